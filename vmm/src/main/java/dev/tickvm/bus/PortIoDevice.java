@@ -1,0 +1,19 @@
+package dev.tickvm.bus;
+
+/**
+ * A device on the x86 I/O port bus. Offsets are relative to the device's base port; sizes are
+ * 1, 2 or 4 bytes. Devices know nothing of vCPUs or engines.
+ */
+public interface PortIoDevice {
+
+    /** The value the guest reads. */
+    int read(int offset, int size);
+
+    /**
+     * Handles a guest write.
+     *
+     * @return true if the VMM must look at this write before the guest goes on (the vCPU exits
+     *         with {@code VcpuExit.IoOut}); false to carry on in the guest
+     */
+    boolean write(int offset, int size, int value);
+}

@@ -1,0 +1,85 @@
+package dev.tickvm.cpu;
+
+import dev.tickvm.memory.GuestMemory;
+
+/**
+ * The low guest memory the VMM owns, and how a vCPU enters its guest at CPL3.
+ *
+ * <pre>
+ * 0x0000-0x0fff  unused (a jump to 0 stops Unicorn, whose "until" address is 0)
+ * 0x1000         GDT: null, 0x08 kernel code, 0x10 kernel data, 0x18 user data, 0x20 user code
+ * 0x2000         boot stub: IRETQ
+ * 0x3000-0x3fff  boot frames, 64 bytes per vCPU: RIP, CS, RFLAGS, RSP, SS for the IRETQ
+ * 0x4000-0xffff  reserved for VMM/guest shared areas
+ * 0x100000       guest image
+ * top of RAM     vCPU stacks, 16 KiB each, vCPU 0 highest
+ * </pre>
+ *
+ * Why CPL3: RDTSC (with CR4.TSD), RDTSCP, RDMSR, WRMSR and HLT then raise #GP, which is how the
+ * VMM gets to emulate them (Unicorn has no instruction hooks for MSRs, and executes them itself
+ * at CPL0). Writing CS through Unicorn does not change the CPL in 64-bit mode, so the vCPU starts
+ * at a CPL0 stub whose IRETQ pops a user-mode frame.
+ */
+public final class BootLayout {
+    public static final long GDT_BASE = 0x1000;
+    public static final long BOOT_STUB = 0x2000;
+    public static final long BOOT_FRAMES = 0x3000;
+    public static final long BOOT_FRAME_SIZE = 64;
+    public static final long STACK_SIZE = 16 * 1024;
+    public static final int MAX_VCPUS = 64;
+
+    public static final int KERNEL_CS = 0x08;
+    public static final int USER_DS = 0x18 | 3;
+    public static final int USER_CS = 0x20 | 3;
+    /** IOPL 3 (bits 12-13) and the always-one bit 1; interrupts off: nothing would deliver them. */
+    public static final long USER_RFLAGS = 0x3002;
+    /** CR4.TSD: RDTSC and RDTSCP fault outside CPL0. */
+    public static final long CR4_TSD = 1L << 2;
+
+    private static final long[] GDT = {
+        0L,
+        0x00AF9A000000FFFFL, // 0x08 kernel code, 64-bit
+        0x00CF92000000FFFFL, // 0x10 kernel data
+        0x00CFF2000000FFFFL, // 0x18 user data, DPL 3
+        0x00AFFA000000FFFFL, // 0x20 user code, 64-bit, DPL 3
+    };
+    private static final byte IRETQ_0 = 0x48;
+    private static final byte IRETQ_1 = (byte) 0xcf;
+
+    private BootLayout() {
+    }
+
+    /** Size of the GDT in bytes minus one, as GDTR wants it. */
+    public static int gdtLimit() {
+        return GDT.length * 8 - 1;
+    }
+
+    /** Writes the GDT and the boot stub: once per machine, shared by every vCPU. */
+    public static void writeShared(GuestMemory memory) {
+        for (int i = 0; i < GDT.length; i++) {
+            memory.writeLong(GDT_BASE + i * 8L, GDT[i]);
+        }
+        memory.write(BOOT_STUB, new byte[] {IRETQ_0, IRETQ_1});
+    }
+
+    /** Top of vCPU {@code id}'s stack (it grows down). */
+    public static long stackTop(GuestMemory memory, int id) {
+        return memory.size() - id * STACK_SIZE;
+    }
+
+    /** Lowest address the stacks of {@code vcpus} vCPUs use: an image must end below it. */
+    public static long stacksBottom(long memorySize, int vcpus) {
+        return memorySize - vcpus * STACK_SIZE;
+    }
+
+    /** Writes vCPU {@code id}'s IRETQ frame and returns the RSP to start the stub with. */
+    public static long writeBootFrame(GuestMemory memory, int id, long entry) {
+        long frame = BOOT_FRAMES + id * BOOT_FRAME_SIZE;
+        memory.writeLong(frame, entry);
+        memory.writeLong(frame + 8, USER_CS);
+        memory.writeLong(frame + 16, USER_RFLAGS);
+        memory.writeLong(frame + 24, stackTop(memory, id));
+        memory.writeLong(frame + 32, USER_DS);
+        return frame;
+    }
+}

@@ -1,0 +1,33 @@
+package dev.tickvm.cpu;
+
+/**
+ * What a vCPU asks of the hypervisor layer when the guest executes a trapped instruction: the
+ * kvm layer implements it with KVM's semantics. One instance per vCPU.
+ */
+public interface TrapEmulator {
+
+    /** The guest TSC now (RDTSC, RDTSCP, RDMSR 0x10). */
+    long readTsc();
+
+    /** IA32_TSC_AUX, which RDTSCP returns in ECX. */
+    long readTscAux();
+
+    /**
+     * A guest RDMSR.
+     *
+     * @throws UnknownMsrException if the MSR does not exist (KVM would inject #GP)
+     */
+    long readMsr(int index);
+
+    /**
+     * A guest WRMSR.
+     *
+     * @throws UnknownMsrException if the MSR does not exist or refuses the value (#GP on KVM)
+     */
+    void writeMsr(int index, long value);
+
+    /**
+     * A guest CPUID. Returns {eax, ebx, ecx, edx}, or null to let the emulated CPU answer.
+     */
+    int[] cpuid(int leaf, int subleaf);
+}

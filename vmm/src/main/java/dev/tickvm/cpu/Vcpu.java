@@ -1,0 +1,289 @@
+package dev.tickvm.cpu;
+
+import dev.tickvm.bus.PortIoBus;
+import dev.tickvm.host.HostClock;
+import dev.tickvm.memory.GuestMemory;
+import dev.tickvm.unicorn.CpuModel;
+import dev.tickvm.unicorn.Engine;
+import dev.tickvm.unicorn.RegisterBatch;
+import dev.tickvm.unicorn.Unicorn;
+import dev.tickvm.unicorn.UnicornError;
+import dev.tickvm.unicorn.X86Register;
+
+/**
+ * One virtual CPU: a Unicorn engine over the shared guest RAM, running its guest at CPL3 and
+ * emulating the instructions that trap there (see {@link BootLayout}).
+ *
+ * <h2>Traps and Unicorn bug 1883</h2>
+ * When a hooked exception is not delivered, Unicorn leaves its "previous exception" set, so the
+ * second #GP is escalated to #DF and the third to a triple fault, which stops uc_emu_start
+ * silently with RIP still at the instruction. tickvm's way through uses the public API only:
+ * the interrupt hook just stops the engine (first two traps), and a silent stop is treated the
+ * same way. Either way RIP is at the faulting instruction; its bytes say whether it is a time
+ * instruction to emulate or a real guest fault, and execution resumes after it. This does not
+ * depend on Unicorn's internals, and stays correct if the bug is fixed. {@link TrapSelfTest}
+ * proves it on the loaded library at start-up.
+ *
+ * <p>Not thread-safe: the scheduler runs every vCPU of a machine on one thread.
+ */
+public final class Vcpu implements AutoCloseable {
+    private final int id;
+    private final Engine engine;
+    private final GuestMemory memory;
+    private final PortIoBus bus;
+    private final HostClock clock;
+    private final TrapEmulator emulator;
+    private final boolean stopInIoHook;
+    private final RegisterBatch raxRdx;
+    private final RegisterBatch raxRcxRdx;
+    private final byte[] instruction = new byte[TrapDecoder.MAX_INSTRUCTION_LENGTH];
+
+    private long rip;
+    private long blocks;
+    private long chargedBlocks;
+    private long exits;
+    private long chargedExits;
+    private long traps;
+    private long stopAtBlock;
+    private int vector;
+    private boolean stopRequested;
+    private VcpuExit pending;
+
+    /**
+     * Creates the engine, maps guest RAM and prepares entry at {@code entry} in user mode, with
+     * RDI = vCPU id, RSI = vCPU count, RDX = RAM size (the boot protocol of guest-images/README.md).
+     * {@link BootLayout#writeShared} must have been called on the memory.
+     */
+    public Vcpu(int id, int vcpuCount, Unicorn unicorn, GuestMemory memory, PortIoBus bus, HostClock clock,
+            TrapEmulator emulator, long entry) {
+        if (id < 0 || id >= BootLayout.MAX_VCPUS) {
+            throw new IllegalArgumentException("vCPU id " + id + " out of range 0.." + (BootLayout.MAX_VCPUS - 1));
+        }
+        this.id = id;
+        this.memory = memory;
+        this.bus = bus;
+        this.clock = clock;
+        this.emulator = emulator;
+        // 2.0.1 re-runs the current block when stopped from an IN/OUT hook: defer to the next block.
+        this.stopInIoHook = !unicorn.version().hasKnown201Defects();
+        this.engine = unicorn.openX86_64();
+        try {
+            engine.setCpuModel(CpuModel.HASWELL);
+            engine.mapHostMemory(0, memory.segment());
+            engine.writeGdtr(BootLayout.GDT_BASE, BootLayout.gdtLimit());
+            engine.write(X86Register.CR4, engine.read(X86Register.CR4) | BootLayout.CR4_TSD);
+            engine.write(X86Register.RSP, BootLayout.writeBootFrame(memory, id, entry));
+            engine.write(X86Register.RDI, id);
+            engine.write(X86Register.RSI, vcpuCount);
+            engine.write(X86Register.RDX, memory.size());
+            engine.onInterrupt(this::onException);
+            engine.onBlock(this::onBlock);
+            engine.onPortIn(this::onPortIn);
+            engine.onPortOut(this::onPortOut);
+            engine.onCpuid(this::onCpuid);
+            raxRdx = engine.batch(X86Register.RAX, X86Register.RDX);
+            raxRcxRdx = engine.batch(X86Register.RAX, X86Register.RCX, X86Register.RDX);
+        } catch (RuntimeException e) {
+            engine.close();
+            throw e;
+        }
+        this.rip = BootLayout.BOOT_STUB;
+    }
+
+    public int id() {
+        return id;
+    }
+
+    /** Where the vCPU resumes. */
+    public long rip() {
+        return rip;
+    }
+
+    /** Translated blocks executed so far. */
+    public long blocks() {
+        return blocks;
+    }
+
+    /** Time instructions trapped and emulated so far. */
+    public long traps() {
+        return traps;
+    }
+
+    /** Direct register access for the VMM (tests, the probe, snapshots). */
+    public Engine engine() {
+        return engine;
+    }
+
+    /**
+     * Runs the guest until something needs the VMM, or until {@code blockQuantum} more blocks
+     * have run. Trapped time instructions are emulated here without returning.
+     */
+    public VcpuExit run(long blockQuantum) {
+        stopAtBlock = blocks + Math.max(1, blockQuantum);
+        while (true) {
+            vector = -1;
+            UnicornError error = engine.start(rip);
+            long at = engine.read(X86Register.RIP);
+            chargeClock();
+            if (error != UnicornError.OK) {
+                rip = at;
+                return faultFromError(error, at);
+            }
+            if (vector >= 0 || pending == null) {
+                // Stopped at an exception: by the hook, or silently (bug 1883). RIP is at the
+                // faulting instruction. A stop with a pending exit and no vector lands here only
+                // through the hook path, so a silent fault then is simply re-executed later.
+                VcpuExit exit = emulate(at);
+                if (exit != null) {
+                    return exit;
+                }
+                if (pending == null) {
+                    continue;
+                }
+            } else {
+                rip = at;
+            }
+            VcpuExit exit = pending;
+            pending = null;
+            stopRequested = false;
+            return exit;
+        }
+    }
+
+    /** Emulates the trapped instruction at {@code at}; returns an exit, or null to carry on. */
+    private VcpuExit emulate(long at) {
+        exits++;
+        int length = memory.contains(at, 1) ? (int) Math.min(instruction.length, memory.size() - at) : 0;
+        byte[] code = length == instruction.length ? instruction : new byte[length];
+        for (int i = 0; i < length; i++) {
+            code[i] = memory.readByte(at + i);
+        }
+        Trap trap = TrapDecoder.decode(code);
+        if (trap == null) {
+            rip = at;
+            FaultKind kind = vector == 6 ? FaultKind.INVALID_OPCODE : FaultKind.CPU_EXCEPTION;
+            String detail = vector >= 0 ? "" : at == 0 ? "execution reached address 0" : "vector hidden by Unicorn bug 1883";
+            return new VcpuExit.Fault(kind, at, vector, memory.readAvailable(at, instruction.length), detail);
+        }
+        traps++;
+        long next = at + trap.length();
+        switch (trap.kind()) {
+            case RDTSC -> setEdxEax(emulator.readTsc());
+            case RDTSCP -> {
+                long tsc = emulator.readTsc();
+                raxRcxRdx.set(0, tsc & 0xffff_ffffL);
+                raxRcxRdx.set(1, emulator.readTscAux() & 0xffff_ffffL);
+                raxRcxRdx.set(2, tsc >>> 32);
+                raxRcxRdx.write();
+            }
+            case RDMSR -> {
+                int msr = (int) engine.read(X86Register.RCX);
+                try {
+                    setEdxEax(emulator.readMsr(msr));
+                } catch (UnknownMsrException e) {
+                    rip = at;
+                    return new VcpuExit.Fault(FaultKind.UNKNOWN_MSR, at, 13, memory.readAvailable(at, trap.length()),
+                            "RDMSR " + e.getMessage());
+                }
+            }
+            case WRMSR -> {
+                raxRcxRdx.read();
+                int msr = (int) raxRcxRdx.get(1);
+                long value = (raxRcxRdx.get(2) << 32) | (raxRcxRdx.get(0) & 0xffff_ffffL);
+                try {
+                    emulator.writeMsr(msr, value);
+                } catch (UnknownMsrException e) {
+                    rip = at;
+                    return new VcpuExit.Fault(FaultKind.UNKNOWN_MSR, at, 13, memory.readAvailable(at, trap.length()),
+                            "WRMSR " + e.getMessage());
+                }
+            }
+            case HLT -> {
+                rip = next;
+                return new VcpuExit.Halted(at);
+            }
+        }
+        rip = next;
+        return null;
+    }
+
+    /** RDTSC and RDMSR results: low half in EAX, high half in EDX, upper halves of RAX/RDX cleared. */
+    private void setEdxEax(long value) {
+        raxRdx.set(0, value & 0xffff_ffffL);
+        raxRdx.set(1, value >>> 32);
+        raxRdx.write();
+    }
+
+    private VcpuExit faultFromError(UnicornError error, long at) {
+        FaultKind kind = switch (error) {
+            case INSN_INVALID -> FaultKind.INVALID_OPCODE;
+            case READ_UNMAPPED -> FaultKind.UNMAPPED_READ;
+            case WRITE_UNMAPPED -> FaultKind.UNMAPPED_WRITE;
+            case FETCH_UNMAPPED -> FaultKind.UNMAPPED_FETCH;
+            case READ_PROT, WRITE_PROT, FETCH_PROT -> FaultKind.PROTECTION;
+            case READ_UNALIGNED, WRITE_UNALIGNED, FETCH_UNALIGNED -> FaultKind.UNALIGNED;
+            default -> FaultKind.CPU_EXCEPTION;
+        };
+        return new VcpuExit.Fault(kind, at, vector, memory.readAvailable(at, instruction.length),
+                "Unicorn stopped with " + error.cName());
+    }
+
+    private void chargeClock() {
+        clock.chargeGuestWork(blocks - chargedBlocks, exits - chargedExits);
+        chargedBlocks = blocks;
+        chargedExits = exits;
+    }
+
+    // ---- hooks: run inside uc_emu_start, on the scheduler thread -------------------------------
+
+    private void onException(int vector) {
+        this.vector = vector;
+        engine.stop();
+    }
+
+    private void onBlock(long address, int size) {
+        if (++blocks >= stopAtBlock || stopRequested) {
+            if (pending == null) {
+                pending = new VcpuExit.Preempted();
+            }
+            engine.stop();
+        }
+    }
+
+    private int onPortIn(int port, int size) {
+        exits++;
+        return bus.read(port, size);
+    }
+
+    private void onPortOut(int port, int size, int value) {
+        exits++;
+        if (bus.write(port, size, value) && pending == null) {
+            pending = new VcpuExit.IoOut(port, size, value);
+            if (stopInIoHook) {
+                engine.stop();
+            } else {
+                stopRequested = true;
+            }
+        }
+    }
+
+    private boolean onCpuid() {
+        int leaf = (int) engine.read(X86Register.RAX);
+        int subleaf = (int) engine.read(X86Register.RCX);
+        int[] regs = emulator.cpuid(leaf, subleaf);
+        if (regs == null) {
+            return false;
+        }
+        exits++;
+        engine.write(X86Register.RAX, regs[0] & 0xffff_ffffL);
+        engine.write(X86Register.RBX, regs[1] & 0xffff_ffffL);
+        engine.write(X86Register.RCX, regs[2] & 0xffff_ffffL);
+        engine.write(X86Register.RDX, regs[3] & 0xffff_ffffL);
+        return true;
+    }
+
+    @Override
+    public void close() {
+        engine.close();
+    }
+}

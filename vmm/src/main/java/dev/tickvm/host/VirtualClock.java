@@ -1,0 +1,46 @@
+package dev.tickvm.host;
+
+/**
+ * Deterministic host time: starts at 0 and moves only by the cost model of the guest work
+ * charged to it and by explicit {@link #advance} steps. Two runs with the same inputs read the
+ * same times, bit for bit.
+ */
+public final class VirtualClock implements HostClock {
+    private final CostModel costs;
+    private long nanos;
+
+    public VirtualClock(CostModel costs) {
+        this.costs = costs;
+    }
+
+    public VirtualClock() {
+        this(CostModel.DEFAULT);
+    }
+
+    public CostModel costs() {
+        return costs;
+    }
+
+    @Override
+    public long nanos() {
+        return nanos;
+    }
+
+    @Override
+    public void chargeGuestWork(long blocks, long exits) {
+        nanos += blocks * costs.nanosPerBlock() + exits * costs.nanosPerExit();
+    }
+
+    @Override
+    public void advance(long delta) {
+        if (delta < 0) {
+            throw new IllegalArgumentException("host time never goes back: advance by " + delta + " ns");
+        }
+        nanos = Math.addExact(nanos, delta);
+    }
+
+    @Override
+    public String kind() {
+        return "virtual";
+    }
+}

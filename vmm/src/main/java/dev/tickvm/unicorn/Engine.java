@@ -1,0 +1,384 @@
+package dev.tickvm.unicorn;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+
+/**
+ * One Unicorn x86-64 engine (one uc_engine). Not thread-safe: an engine is driven by one thread
+ * at a time, and every hook runs on the thread that called {@link #start}.
+ *
+ * <p>Native memory (scratch buffers, upcall stubs) lives in an arena that this object owns and
+ * closes after uc_close, so no stub can be called after it is freed.
+ *
+ * <p>Every hook upcall catches whatever the Java hook throws, records it, and stops the engine:
+ * an exception escaping an upcall would kill the JVM. {@link #start} then rethrows it.
+ */
+public final class Engine implements AutoCloseable {
+    private static final int HOOK_INTR = 1;
+    private static final int HOOK_INSN = 1 << 1;
+    private static final int HOOK_BLOCK = 1 << 3;
+    private static final int INSN_IN = 218;
+    private static final int INSN_OUT = 500;
+    private static final int INSN_CPUID = 113;
+    private static final int REG_GDTR = 243;
+    private static final int CTL_IO_WRITE = 1;
+    private static final int CTL_CPU_MODEL = 7;
+    private static final int CTL_TB_FLUSH = 10;
+
+    private static final MethodHandle ON_INTERRUPT;
+    private static final MethodHandle ON_BLOCK;
+    private static final MethodHandle ON_IN;
+    private static final MethodHandle ON_OUT;
+    private static final MethodHandle ON_CPUID;
+
+    static {
+        MethodHandles.Lookup lookup = MethodHandles.lookup();
+        try {
+            ON_INTERRUPT = lookup.findVirtual(Upcalls.class, "interrupt",
+                    MethodType.methodType(void.class, MemorySegment.class, int.class, MemorySegment.class));
+            ON_BLOCK = lookup.findVirtual(Upcalls.class, "block",
+                    MethodType.methodType(void.class, MemorySegment.class, long.class, int.class, MemorySegment.class));
+            ON_IN = lookup.findVirtual(Upcalls.class, "in",
+                    MethodType.methodType(int.class, MemorySegment.class, int.class, int.class, MemorySegment.class));
+            ON_OUT = lookup.findVirtual(Upcalls.class, "out", MethodType.methodType(void.class, MemorySegment.class,
+                    int.class, int.class, int.class, MemorySegment.class));
+            ON_CPUID = lookup.findVirtual(Upcalls.class, "cpuid",
+                    MethodType.methodType(int.class, MemorySegment.class, MemorySegment.class));
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final Unicorn unicorn;
+    private final Arena arena;
+    private final MemorySegment handle;
+    private final MemorySegment scratch;
+    private final MemorySegment hookHandle;
+    private final Upcalls upcalls = new Upcalls();
+    private Throwable hookFailure;
+    private boolean closed;
+
+    Engine(Unicorn unicorn) {
+        this.unicorn = unicorn;
+        this.arena = Arena.ofShared();
+        try {
+            MemorySegment out = arena.allocate(ADDRESS);
+            unicorn.check("uc_open(X86, MODE_64)", (int) unicorn.ucOpen.invokeExact(Unicorn.ARCH_X86, Unicorn.MODE_64, out));
+            this.handle = out.get(ADDRESS, 0);
+            this.scratch = arena.allocate(64, 16);
+            this.hookHandle = arena.allocate(JAVA_LONG);
+        } catch (UnicornException e) {
+            arena.close();
+            throw e;
+        } catch (Throwable t) {
+            arena.close();
+            throw new UnicornException("uc_open failed", t);
+        }
+    }
+
+    public Unicorn unicorn() {
+        return unicorn;
+    }
+
+    // ---- registers -------------------------------------------------------------------------
+
+    public long read(X86Register register) {
+        // 16-bit registers (selectors) write only 2 bytes: clear the whole slot first.
+        scratch.set(JAVA_LONG, 0, 0L);
+        try {
+            unicorn.check("uc_reg_read(" + register + ")", (int) unicorn.ucRegRead.invokeExact(handle, register.id, scratch));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new UnicornException("uc_reg_read failed", t);
+        }
+        return scratch.get(JAVA_LONG, 0);
+    }
+
+    public void write(X86Register register, long value) {
+        scratch.set(JAVA_LONG, 0, value);
+        try {
+            unicorn.check("uc_reg_write(" + register + ")", (int) unicorn.ucRegWrite.invokeExact(handle, register.id, scratch));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new UnicornException("uc_reg_write failed", t);
+        }
+    }
+
+    /** Loads GDTR (uc_x86_mmr: u16 selector, pad, u64 base, u32 limit, u32 flags). */
+    public void writeGdtr(long base, int limit) {
+        scratch.fill((byte) 0);
+        scratch.set(JAVA_SHORT, 0, (short) 0);
+        scratch.set(JAVA_LONG, 8, base);
+        scratch.set(JAVA_INT, 16, limit);
+        try {
+            unicorn.check("uc_reg_write(GDTR)", (int) unicorn.ucRegWrite.invokeExact(handle, REG_GDTR, scratch));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new UnicornException("uc_reg_write(GDTR) failed", t);
+        }
+    }
+
+    /** A reusable batch of registers read or written with one native call each way. */
+    public RegisterBatch batch(X86Register... registers) {
+        return new RegisterBatch(this, arena, registers);
+    }
+
+    void readBatch(MemorySegment ids, MemorySegment pointers, MemorySegment values, int count) {
+        values.fill((byte) 0);
+        try {
+            unicorn.check("uc_reg_read_batch", (int) unicorn.ucRegReadBatch.invokeExact(handle, ids, pointers, count));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new UnicornException("uc_reg_read_batch failed", t);
+        }
+    }
+
+    void writeBatch(MemorySegment ids, MemorySegment pointers, int count) {
+        try {
+            unicorn.check("uc_reg_write_batch", (int) unicorn.ucRegWriteBatch.invokeExact(handle, ids, pointers, count));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new UnicornException("uc_reg_write_batch failed", t);
+        }
+    }
+
+    // ---- memory ----------------------------------------------------------------------------
+
+    /**
+     * Maps host memory into the guest-physical address space, read/write/execute. The segment
+     * must stay alive as long as this engine (several engines may map the same segment).
+     */
+    public void mapHostMemory(long guestAddress, MemorySegment memory) {
+        try {
+            unicorn.check("uc_mem_map_ptr(0x" + Long.toHexString(guestAddress) + ", " + memory.byteSize() + ")",
+                    (int) unicorn.ucMemMapPtr.invokeExact(handle, guestAddress, memory.byteSize(), 7, memory));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new UnicornException("uc_mem_map_ptr failed", t);
+        }
+    }
+
+    /** Reads guest memory through Unicorn (its own view, including any mapping). */
+    public byte[] readMemory(long guestAddress, int length) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(Math.max(1, length));
+            unicorn.check("uc_mem_read(0x" + Long.toHexString(guestAddress) + ")",
+                    (int) unicorn.ucMemRead.invokeExact(handle, guestAddress, buf, (long) length));
+            return buf.asSlice(0, length).toArray(JAVA_BYTE);
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new UnicornException("uc_mem_read failed", t);
+        }
+    }
+
+    /** Writes guest memory through Unicorn. */
+    public void writeMemory(long guestAddress, byte[] data) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(Math.max(1, data.length));
+            MemorySegment.copy(data, 0, buf, JAVA_BYTE, 0, data.length);
+            unicorn.check("uc_mem_write(0x" + Long.toHexString(guestAddress) + ")",
+                    (int) unicorn.ucMemWrite.invokeExact(handle, guestAddress, buf, (long) data.length));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new UnicornException("uc_mem_write failed", t);
+        }
+    }
+
+    // ---- control ---------------------------------------------------------------------------
+
+    /** Selects the CPU model; must be called before the first instruction runs. */
+    public void setCpuModel(CpuModel model) {
+        try {
+            unicorn.check("uc_ctl(CPU_MODEL, " + model + ")",
+                    (int) unicorn.ucCtlIntArg.invokeExact(handle, ctlWrite(CTL_CPU_MODEL, 1), model.id));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new UnicornException("uc_ctl(CPU_MODEL) failed", t);
+        }
+    }
+
+    /** Drops every translated block, e.g. after guest code was rewritten behind this engine's back. */
+    public void flushTranslationCache() {
+        try {
+            unicorn.check("uc_ctl(TB_FLUSH)", (int) unicorn.ucCtlNoArg.invokeExact(handle, ctlWrite(CTL_TB_FLUSH, 0)));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new UnicornException("uc_ctl(TB_FLUSH) failed", t);
+        }
+    }
+
+    private static int ctlWrite(int type, int argCount) {
+        return type | argCount << 26 | CTL_IO_WRITE << 30;
+    }
+
+    /**
+     * Runs from {@code begin} until a hook stops the engine or the CPU cannot go on. Never passes
+     * an until address, timeout or count: each of those makes every start microseconds slower.
+     *
+     * @return OK when stopped (by a hook, or silently by Unicorn after a fault; see cpu.Vcpu),
+     *         otherwise the error that ended emulation (unmapped access, invalid instruction, ...)
+     * @throws UnicornException if a Java hook threw; the engine was stopped at that point
+     */
+    public UnicornError start(long begin) {
+        int code;
+        try {
+            code = (int) unicorn.ucEmuStart.invokeExact(handle, begin, 0L, 0L, 0L);
+        } catch (Throwable t) {
+            throw new UnicornException("uc_emu_start failed", t);
+        }
+        Throwable failure = hookFailure;
+        if (failure != null) {
+            hookFailure = null;
+            throw new UnicornException("a hook failed: " + failure, failure);
+        }
+        return UnicornError.of(code);
+    }
+
+    /** Asks the engine to stop at the next block boundary; safe to call from a hook. */
+    public void stop() {
+        try {
+            int ignored = (int) unicorn.ucEmuStop.invokeExact(handle);
+        } catch (Throwable t) {
+            throw new UnicornException("uc_emu_stop failed", t);
+        }
+    }
+
+    // ---- hooks -----------------------------------------------------------------------------
+
+    public void onInterrupt(InterruptHook hook) {
+        upcalls.interrupt = hook;
+        addHook(HOOK_INTR, ON_INTERRUPT, FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, ADDRESS), 0);
+    }
+
+    public void onBlock(BlockHook hook) {
+        upcalls.block = hook;
+        addHook(HOOK_BLOCK, ON_BLOCK, FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS), 0);
+    }
+
+    public void onPortIn(PortInHook hook) {
+        upcalls.in = hook;
+        addHook(HOOK_INSN, ON_IN, FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS), INSN_IN);
+    }
+
+    public void onPortOut(PortOutHook hook) {
+        upcalls.out = hook;
+        addHook(HOOK_INSN, ON_OUT, FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), INSN_OUT);
+    }
+
+    public void onCpuid(CpuidHook hook) {
+        upcalls.cpuid = hook;
+        addHook(HOOK_INSN, ON_CPUID, FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), INSN_CPUID);
+    }
+
+    private void addHook(int type, MethodHandle target, FunctionDescriptor descriptor, int instruction) {
+        // Stubs live in this engine's arena, which is closed only after uc_close.
+        MemorySegment stub = Linker.nativeLinker().upcallStub(target.bindTo(upcalls), descriptor, arena);
+        try {
+            // begin 1 > end 0: the hook covers every address.
+            unicorn.check("uc_hook_add(type " + type + ")", (int) unicorn.ucHookAdd.invokeExact(handle, hookHandle, type,
+                    stub, MemorySegment.NULL, 1L, 0L, instruction));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new UnicornException("uc_hook_add failed", t);
+        }
+    }
+
+    /** Receives the native callbacks; each catches everything, records it and stops the engine. */
+    private final class Upcalls {
+        InterruptHook interrupt;
+        BlockHook block;
+        PortInHook in;
+        PortOutHook out;
+        CpuidHook cpuid;
+
+        void interrupt(MemorySegment uc, int vector, MemorySegment user) {
+            try {
+                interrupt.onInterrupt(vector);
+            } catch (Throwable t) {
+                fail(t);
+            }
+        }
+
+        void block(MemorySegment uc, long address, int size, MemorySegment user) {
+            try {
+                block.onBlock(address, size);
+            } catch (Throwable t) {
+                fail(t);
+            }
+        }
+
+        int in(MemorySegment uc, int port, int size, MemorySegment user) {
+            try {
+                return in.onIn(port, size);
+            } catch (Throwable t) {
+                fail(t);
+                return 0;
+            }
+        }
+
+        void out(MemorySegment uc, int port, int size, int value, MemorySegment user) {
+            try {
+                out.onOut(port, size, value);
+            } catch (Throwable t) {
+                fail(t);
+            }
+        }
+
+        int cpuid(MemorySegment uc, MemorySegment user) {
+            try {
+                return cpuid.onCpuid() ? 1 : 0;
+            } catch (Throwable t) {
+                fail(t);
+                return 1;
+            }
+        }
+    }
+
+    private void fail(Throwable t) {
+        if (hookFailure == null) {
+            hookFailure = t;
+        }
+        try {
+            stop();
+        } catch (Throwable ignored) {
+            // Already failing; the first failure is what matters.
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            int ignored = (int) unicorn.ucClose.invokeExact(handle);
+        } catch (Throwable t) {
+            throw new UnicornException("uc_close failed", t);
+        } finally {
+            arena.close();
+        }
+    }
+}
