@@ -19,35 +19,45 @@ import java.util.Map;
 public final class TrapSelfTest {
     private static final Map<String, Boolean> PASSED = new ConcurrentHashMap<>();
 
-    /** mov r12, 0x1122334455667788; 5 x rdtsc (low half summed in r13); rdtscp; wrmsr; rdmsr; hlt */
-    private static final String CODE = "49bc8877665544332211" + "4d31ed"
-            + ("0f31" + "4901c5").repeat(5) + "0f01f9" + "0f30" + "0f32" + "f4";
+    /**
+     * mov r12, 0x1122334455667788; xor r13, r13; mov ebx, 5;
+     * loop: rdtsc; add r13, rax; dec ebx; jnz loop; rdtscp; wrmsr; rdmsr; hlt.
+     * One RDTSC site executed five times: in FAULT mode that crosses the first #GP, the #DF of
+     * bug 1883 and the silent stops; in PATCH mode the patch and four INT n hits.
+     */
+    private static final String CODE = "49bc8877665544332211" + "4d31ed" + "bb05000000"
+            + "0f31" + "4901c5" + "ffcb" + "75f7" + "0f01f9" + "0f30" + "0f32" + "f4";
     private static final long LOAD = 0x100000;
 
     private TrapSelfTest() {
     }
 
-    /** Runs the check once per library; throws IllegalStateException naming what failed. */
-    public static void ensure(Unicorn unicorn) {
-        if (PASSED.containsKey(unicorn.source())) {
+    /** Runs the check once per library and mode; throws IllegalStateException naming what failed. */
+    public static void ensure(Unicorn unicorn, TrapMode mode) {
+        String key = unicorn.source() + "/" + mode;
+        if (PASSED.containsKey(key)) {
             return;
         }
-        run(unicorn);
-        PASSED.put(unicorn.source(), true);
+        run(unicorn, mode);
+        PASSED.put(key, true);
     }
 
-    private static void run(Unicorn unicorn) {
+    private static void run(Unicorn unicorn, TrapMode mode) {
         byte[] code = HexFormat.of().parseHex(CODE);
         Emulator emulator = new Emulator();
         try (GuestMemory memory = new GuestMemory(GuestMemory.MIN_SIZE)) {
             BootLayout.writeShared(memory);
             memory.write(LOAD, code);
-            try (Vcpu vcpu = new Vcpu(0, 1, unicorn, memory, new PortIoBus(), new VirtualClock(), emulator, LOAD)) {
+            try (Vcpu vcpu = new Vcpu(0, 1, unicorn, memory, new PortIoBus(), new VirtualClock(), emulator, mode,
+                    new PatchTable(), LOAD)) {
                 VcpuExit exit = vcpu.run(1_000_000);
                 long hlt = LOAD + code.length - 1;
                 check(unicorn, exit instanceof VcpuExit.Halted h && h.rip() == hlt, "expected HLT at 0x"
                         + Long.toHexString(hlt) + ", got " + describe(exit));
                 check(unicorn, vcpu.traps() == 9, "expected 9 emulated traps, got " + vcpu.traps());
+                long viaPatch = mode == TrapMode.PATCH ? 4 : 0;
+                check(unicorn, vcpu.patchedTraps() == viaPatch, mode + ": expected " + viaPatch
+                        + " traps through a patched INT n, got " + vcpu.patchedTraps());
                 long r12 = vcpu.engine().read(X86Register.R12);
                 check(unicorn, r12 == 0x1122334455667788L, "R12 changed across traps: 0x" + Long.toHexString(r12));
                 long r13 = vcpu.engine().read(X86Register.R13);

@@ -18,11 +18,14 @@ import dev.tickvm.unicorn.X86Register;
  * When a hooked exception is not delivered, Unicorn leaves its "previous exception" set, so the
  * second #GP is escalated to #DF and the third to a triple fault, which stops uc_emu_start
  * silently with RIP still at the instruction. tickvm's way through uses the public API only:
- * the interrupt hook just stops the engine (first two traps), and a silent stop is treated the
+ * the interrupt hook just stops the engine on an exception, and a silent stop is treated the
  * same way. Either way RIP is at the faulting instruction; its bytes say whether it is a time
- * instruction to emulate or a real guest fault, and execution resumes after it. This does not
- * depend on Unicorn's internals, and stays correct if the bug is fixed. {@link TrapSelfTest}
- * proves it on the loaded library at start-up.
+ * instruction to emulate or a real guest fault, and execution resumes after it. In
+ * {@link TrapMode#PATCH} (the default) the site is then rewritten as {@code INT n}, which later
+ * reaches the interrupt hook with no exception state involved and is emulated right there,
+ * without stopping the engine ({@link PatchTable}). Nothing depends on Unicorn's internals, and
+ * both paths stay correct if the bug is fixed. {@link TrapSelfTest} proves them on the loaded
+ * library at start-up.
  *
  * <p>Not thread-safe: the scheduler runs every vCPU of a machine on one thread.
  */
@@ -36,7 +39,8 @@ public final class Vcpu implements AutoCloseable {
     private final boolean stopInIoHook;
     private final RegisterBatch raxRdx;
     private final RegisterBatch raxRcxRdx;
-    private final byte[] instruction = new byte[TrapDecoder.MAX_INSTRUCTION_LENGTH];
+    private final TrapMode mode;
+    private final PatchTable patches;
 
     private long rip;
     private long blocks;
@@ -44,10 +48,14 @@ public final class Vcpu implements AutoCloseable {
     private long exits;
     private long chargedExits;
     private long traps;
+    private long patchedTraps;
     private long stopAtBlock;
     private int vector;
     private boolean stopRequested;
     private VcpuExit pending;
+    private boolean unmappedAccess;
+    private long unmappedAddress;
+    private int unmappedSize;
 
     /**
      * Creates the engine, maps guest RAM and prepares entry at {@code entry} in user mode, with
@@ -55,7 +63,7 @@ public final class Vcpu implements AutoCloseable {
      * {@link BootLayout#writeShared} must have been called on the memory.
      */
     public Vcpu(int id, int vcpuCount, Unicorn unicorn, GuestMemory memory, PortIoBus bus, HostClock clock,
-            TrapEmulator emulator, long entry) {
+            TrapEmulator emulator, TrapMode mode, PatchTable patches, long entry) {
         if (id < 0 || id >= BootLayout.MAX_VCPUS) {
             throw new IllegalArgumentException("vCPU id " + id + " out of range 0.." + (BootLayout.MAX_VCPUS - 1));
         }
@@ -64,6 +72,8 @@ public final class Vcpu implements AutoCloseable {
         this.bus = bus;
         this.clock = clock;
         this.emulator = emulator;
+        this.mode = mode;
+        this.patches = patches;
         // 2.0.1 re-runs the current block when stopped from an IN/OUT hook: defer to the next block.
         this.stopInIoHook = !unicorn.version().hasKnown201Defects();
         this.engine = unicorn.openX86_64();
@@ -81,6 +91,7 @@ public final class Vcpu implements AutoCloseable {
             engine.onPortIn(this::onPortIn);
             engine.onPortOut(this::onPortOut);
             engine.onCpuid(this::onCpuid);
+            engine.onUnmappedAccess(this::onUnmapped);
             raxRdx = engine.batch(X86Register.RAX, X86Register.RDX);
             raxRcxRdx = engine.batch(X86Register.RAX, X86Register.RCX, X86Register.RDX);
         } catch (RuntimeException e) {
@@ -109,6 +120,11 @@ public final class Vcpu implements AutoCloseable {
         return traps;
     }
 
+    /** Of {@link #traps()}, those emulated through a patched INT n without stopping the engine. */
+    public long patchedTraps() {
+        return patchedTraps;
+    }
+
     /** Direct register access for the VMM (tests, the probe, snapshots). */
     public Engine engine() {
         return engine;
@@ -122,6 +138,7 @@ public final class Vcpu implements AutoCloseable {
         stopAtBlock = blocks + Math.max(1, blockQuantum);
         while (true) {
             vector = -1;
+            CrashRecord.resume(id, rip);
             UnicornError error = engine.start(rip);
             long at = engine.read(X86Register.RIP);
             chargeClock();
@@ -129,20 +146,19 @@ public final class Vcpu implements AutoCloseable {
                 rip = at;
                 return faultFromError(error, at);
             }
-            if (vector >= 0 || pending == null) {
-                // Stopped at an exception: by the hook, or silently (bug 1883). RIP is at the
-                // faulting instruction. A stop with a pending exit and no vector lands here only
-                // through the hook path, so a silent fault then is simply re-executed later.
-                VcpuExit exit = emulate(at);
+            if (pending == null) {
+                // Stopped at an exception: by the interrupt hook, or silently (bug 1883). RIP is
+                // at the faulting instruction.
+                VcpuExit exit = emulateFault(at);
                 if (exit != null) {
                     return exit;
                 }
-                if (pending == null) {
-                    continue;
-                }
-            } else {
-                rip = at;
+                continue;
             }
+            // A hook asked for the VMM. If a fault stopped the engine too, it came after that
+            // request (an OUT then a trapping HLT, say): resuming at RIP re-executes the faulting
+            // instruction, which had no effect, so nothing is lost or done twice.
+            rip = at;
             VcpuExit exit = pending;
             pending = null;
             stopRequested = false;
@@ -150,24 +166,50 @@ public final class Vcpu implements AutoCloseable {
         }
     }
 
-    /** Emulates the trapped instruction at {@code at}; returns an exit, or null to carry on. */
-    private VcpuExit emulate(long at) {
+    /**
+     * The engine stopped at a faulting instruction at {@code at}: emulate it if it is a trapped
+     * time instruction (patching it first in PATCH mode), else report the guest's fault.
+     * Returns an exit, or null to carry on.
+     */
+    private VcpuExit emulateFault(long at) {
         exits++;
-        int length = memory.contains(at, 1) ? (int) Math.min(instruction.length, memory.size() - at) : 0;
-        byte[] code = length == instruction.length ? instruction : new byte[length];
-        for (int i = 0; i < length; i++) {
-            code[i] = memory.readByte(at + i);
+        TrapKind kind;
+        int length;
+        PatchTable.Site site = patches.at(at);
+        if (site != null) {
+            // Another engine patched this site after this one translated it: drop the stale block.
+            kind = site.kind();
+            length = site.original().length;
+            engine.invalidateTranslations(at, at + length);
+        } else {
+            Trap trap = TrapDecoder.decode(memory.readAvailable(at, TrapDecoder.MAX_INSTRUCTION_LENGTH));
+            if (trap == null) {
+                rip = at;
+                FaultKind fault = vector == 6 ? FaultKind.INVALID_OPCODE : FaultKind.CPU_EXCEPTION;
+                String detail = vector >= 0 ? "" : at == 0 ? "execution reached address 0"
+                        : "vector hidden by Unicorn bug 1883";
+                return new VcpuExit.Fault(fault, at, vector, memory.readAvailable(at, TrapDecoder.MAX_INSTRUCTION_LENGTH),
+                        detail);
+            }
+            kind = trap.kind();
+            length = trap.length();
+            if (mode == TrapMode.PATCH && PatchTable.patchable(trap)) {
+                patches.patch(memory, at, trap);
+                engine.invalidateTranslations(at, at + length);
+            }
         }
-        Trap trap = TrapDecoder.decode(code);
-        if (trap == null) {
+        rip = at + length;
+        VcpuExit exit = emulate(kind, at, length);
+        if (exit instanceof VcpuExit.Fault) {
             rip = at;
-            FaultKind kind = vector == 6 ? FaultKind.INVALID_OPCODE : FaultKind.CPU_EXCEPTION;
-            String detail = vector >= 0 ? "" : at == 0 ? "execution reached address 0" : "vector hidden by Unicorn bug 1883";
-            return new VcpuExit.Fault(kind, at, vector, memory.readAvailable(at, instruction.length), detail);
         }
+        return exit;
+    }
+
+    /** Emulates one time instruction at {@code site}; returns an exit, or null to carry on. */
+    private VcpuExit emulate(TrapKind kind, long site, int length) {
         traps++;
-        long next = at + trap.length();
-        switch (trap.kind()) {
+        switch (kind) {
             case RDTSC -> setEdxEax(emulator.readTsc());
             case RDTSCP -> {
                 long tsc = emulator.readTsc();
@@ -181,9 +223,7 @@ public final class Vcpu implements AutoCloseable {
                 try {
                     setEdxEax(emulator.readMsr(msr));
                 } catch (UnknownMsrException e) {
-                    rip = at;
-                    return new VcpuExit.Fault(FaultKind.UNKNOWN_MSR, at, 13, memory.readAvailable(at, trap.length()),
-                            "RDMSR " + e.getMessage());
+                    return msrFault(site, length, "RDMSR " + e.getMessage());
                 }
             }
             case WRMSR -> {
@@ -193,18 +233,20 @@ public final class Vcpu implements AutoCloseable {
                 try {
                     emulator.writeMsr(msr, value);
                 } catch (UnknownMsrException e) {
-                    rip = at;
-                    return new VcpuExit.Fault(FaultKind.UNKNOWN_MSR, at, 13, memory.readAvailable(at, trap.length()),
-                            "WRMSR " + e.getMessage());
+                    return msrFault(site, length, "WRMSR " + e.getMessage());
                 }
             }
             case HLT -> {
-                rip = next;
-                return new VcpuExit.Halted(at);
+                return new VcpuExit.Halted(site);
             }
         }
-        rip = next;
         return null;
+    }
+
+    private VcpuExit.Fault msrFault(long site, int length, String detail) {
+        PatchTable.Site patched = patches.at(site);
+        byte[] bytes = patched != null ? patched.original() : memory.readAvailable(site, length);
+        return new VcpuExit.Fault(FaultKind.UNKNOWN_MSR, site, 13, bytes, detail);
     }
 
     /** RDTSC and RDMSR results: low half in EAX, high half in EDX, upper halves of RAX/RDX cleared. */
@@ -224,8 +266,13 @@ public final class Vcpu implements AutoCloseable {
             case READ_UNALIGNED, WRITE_UNALIGNED, FETCH_UNALIGNED -> FaultKind.UNALIGNED;
             default -> FaultKind.CPU_EXCEPTION;
         };
-        return new VcpuExit.Fault(kind, at, vector, memory.readAvailable(at, instruction.length),
-                "Unicorn stopped with " + error.cName());
+        String detail = "Unicorn stopped with " + error.cName();
+        if (unmappedAccess) {
+            // Unicorn does not sync RIP for memory faults: it is the start of the faulting block.
+            detail = String.format("%d bytes at 0x%x, in the block", unmappedSize, unmappedAddress);
+        }
+        return new VcpuExit.Fault(kind, at, vector, memory.readAvailable(at, TrapDecoder.MAX_INSTRUCTION_LENGTH),
+                detail);
     }
 
     private void chargeClock() {
@@ -237,6 +284,24 @@ public final class Vcpu implements AutoCloseable {
     // ---- hooks: run inside uc_emu_start, on the scheduler thread -------------------------------
 
     private void onException(int vector) {
+        TrapKind kind = PatchTable.kindOf(vector);
+        if (kind != null) {
+            // A patched time instruction: RIP is already past the INT, and the NOP padding
+            // that follows it finishes the original instruction's length.
+            long site = engine.read(X86Register.RIP) - 2;
+            PatchTable.Site patched = patches.at(site);
+            if (patched != null && patched.kind() == kind) {
+                exits++;
+                patchedTraps++;
+                chargeClock();
+                VcpuExit exit = emulate(kind, site, patched.original().length);
+                if (exit != null && pending == null) {
+                    pending = exit;
+                    engine.stop();
+                }
+                return;
+            }
+        }
         this.vector = vector;
         engine.stop();
     }
@@ -265,6 +330,12 @@ public final class Vcpu implements AutoCloseable {
                 stopRequested = true;
             }
         }
+    }
+
+    private void onUnmapped(int access, long address, int size) {
+        unmappedAccess = true;
+        unmappedAddress = address;
+        unmappedSize = size;
     }
 
     private boolean onCpuid() {

@@ -1,6 +1,7 @@
 package dev.tickvm.unicorn;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -28,12 +29,14 @@ public final class Engine implements AutoCloseable {
     private static final int HOOK_INTR = 1;
     private static final int HOOK_INSN = 1 << 1;
     private static final int HOOK_BLOCK = 1 << 3;
+    private static final int HOOK_MEM_UNMAPPED = 0x70;
     private static final int INSN_IN = 218;
     private static final int INSN_OUT = 500;
     private static final int INSN_CPUID = 113;
     private static final int REG_GDTR = 243;
     private static final int CTL_IO_WRITE = 1;
     private static final int CTL_CPU_MODEL = 7;
+    private static final int CTL_TB_REMOVE_CACHE = 9;
     private static final int CTL_TB_FLUSH = 10;
 
     private static final MethodHandle ON_INTERRUPT;
@@ -41,6 +44,7 @@ public final class Engine implements AutoCloseable {
     private static final MethodHandle ON_IN;
     private static final MethodHandle ON_OUT;
     private static final MethodHandle ON_CPUID;
+    private static final MethodHandle ON_UNMAPPED;
 
     static {
         MethodHandles.Lookup lookup = MethodHandles.lookup();
@@ -55,6 +59,8 @@ public final class Engine implements AutoCloseable {
                     int.class, int.class, int.class, MemorySegment.class));
             ON_CPUID = lookup.findVirtual(Upcalls.class, "cpuid",
                     MethodType.methodType(int.class, MemorySegment.class, MemorySegment.class));
+            ON_UNMAPPED = lookup.findVirtual(Upcalls.class, "unmapped", MethodType.methodType(boolean.class,
+                    MemorySegment.class, int.class, long.class, int.class, long.class, MemorySegment.class));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -228,6 +234,18 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** Drops the translated blocks that cover [begin, end), after the VMM rewrote guest code there. */
+    public void invalidateTranslations(long begin, long end) {
+        try {
+            unicorn.check("uc_ctl(TB_REMOVE_CACHE)",
+                    (int) unicorn.ucCtlTwoLongArgs.invokeExact(handle, ctlWrite(CTL_TB_REMOVE_CACHE, 2), begin, end));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new UnicornException("uc_ctl(TB_REMOVE_CACHE) failed", t);
+        }
+    }
+
     private static int ctlWrite(int type, int argCount) {
         return type | argCount << 26 | CTL_IO_WRITE << 30;
     }
@@ -291,6 +309,13 @@ public final class Engine implements AutoCloseable {
         addHook(HOOK_INSN, ON_CPUID, FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), INSN_CPUID);
     }
 
+    /** The hook only observes: Unicorn then stops with the matching *_UNMAPPED error. */
+    public void onUnmappedAccess(UnmappedAccessHook hook) {
+        upcalls.unmapped = hook;
+        addHook(HOOK_MEM_UNMAPPED, ON_UNMAPPED,
+                FunctionDescriptor.of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS), 0);
+    }
+
     private void addHook(int type, MethodHandle target, FunctionDescriptor descriptor, int instruction) {
         // Stubs live in this engine's arena, which is closed only after uc_close.
         MemorySegment stub = Linker.nativeLinker().upcallStub(target.bindTo(upcalls), descriptor, arena);
@@ -312,6 +337,7 @@ public final class Engine implements AutoCloseable {
         PortInHook in;
         PortOutHook out;
         CpuidHook cpuid;
+        UnmappedAccessHook unmapped;
 
         void interrupt(MemorySegment uc, int vector, MemorySegment user) {
             try {
@@ -344,6 +370,15 @@ public final class Engine implements AutoCloseable {
             } catch (Throwable t) {
                 fail(t);
             }
+        }
+
+        boolean unmapped(MemorySegment uc, int access, long address, int size, long value, MemorySegment user) {
+            try {
+                unmapped.onUnmapped(access, address, size);
+            } catch (Throwable t) {
+                fail(t);
+            }
+            return false;
         }
 
         int cpuid(MemorySegment uc, MemorySegment user) {

@@ -31,6 +31,12 @@ public final class Unicorn {
     static final int ARCH_X86 = 4;
     static final int MODE_64 = 1 << 3;
 
+    /**
+     * Register access never calls back into Java and never blocks: a critical downcall skips
+     * the thread-state transition, which is most of its cost on the trap path.
+     */
+    private static final Linker.Option CRITICAL = Linker.Option.critical(false);
+
     private static volatile Unicorn process;
 
     private final String source;
@@ -52,6 +58,7 @@ public final class Unicorn {
     final MethodHandle ucHookDel;
     final MethodHandle ucCtlNoArg;
     final MethodHandle ucCtlIntArg;
+    final MethodHandle ucCtlTwoLongArgs;
 
     private Unicorn(String source, SymbolLookup lookup) {
         this.source = source;
@@ -60,12 +67,16 @@ public final class Unicorn {
         ucOpen = handle(linker, lookup, "uc_open", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
         ucClose = handle(linker, lookup, "uc_close", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         ucStrerror = handle(linker, lookup, "uc_strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-        ucRegRead = handle(linker, lookup, "uc_reg_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
-        ucRegWrite = handle(linker, lookup, "uc_reg_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+        ucRegRead = handle(linker, lookup, "uc_reg_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS),
+                CRITICAL);
+        ucRegWrite = handle(linker, lookup, "uc_reg_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS),
+                CRITICAL);
         ucRegReadBatch = handle(linker, lookup, "uc_reg_read_batch",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT),
+                CRITICAL);
         ucRegWriteBatch = handle(linker, lookup, "uc_reg_write_batch",
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT),
+                CRITICAL);
         ucMemMapPtr = handle(linker, lookup, "uc_mem_map_ptr",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS));
         ucMemRead = handle(linker, lookup, "uc_mem_read",
@@ -88,6 +99,9 @@ public final class Unicorn {
         ucCtlNoArg = handle(linker, lookup, "uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
                 Linker.Option.firstVariadicArg(2));
         ucCtlIntArg = handle(linker, lookup, "uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
+                Linker.Option.firstVariadicArg(2));
+        ucCtlTwoLongArgs = handle(linker, lookup, "uc_ctl",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG),
                 Linker.Option.firstVariadicArg(2));
         try (Arena arena = Arena.ofConfined()) {
             int packed = (int) ucVersion.invokeExact(MemorySegment.NULL, MemorySegment.NULL);

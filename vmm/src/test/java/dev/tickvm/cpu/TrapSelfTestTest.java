@@ -1,11 +1,13 @@
 package dev.tickvm.cpu;
 
 import dev.tickvm.unicorn.Unicorn;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class TrapSelfTestTest {
-    @Test
-    void trapMechanismWorksOnLoadedUnicorn() {
-        TrapSelfTest.ensure(Unicorn.get());
+    @ParameterizedTest
+    @EnumSource(TrapMode.class)
+    void trapMechanismWorksOnLoadedUnicorn(TrapMode mode) {
+        TrapSelfTest.ensure(Unicorn.get(), mode);
     }
 }

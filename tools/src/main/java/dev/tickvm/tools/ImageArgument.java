@@ -1,0 +1,33 @@
+package dev.tickvm.tools;
+
+import dev.tickvm.images.GuestImage;
+import dev.tickvm.images.GuestImages;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Resolves --image: a catalogue name, or a path to a flat binary. */
+final class ImageArgument {
+    private ImageArgument() {
+    }
+
+    static GuestImage resolve(String nameOrPath) {
+        var named = GuestImages.byName(nameOrPath);
+        if (named.isPresent()) {
+            return named.get();
+        }
+        Path path = Path.of(nameOrPath);
+        if (nameOrPath.contains("/") || nameOrPath.endsWith(".bin") || Files.exists(path)) {
+            if (!Files.isRegularFile(path)) {
+                throw new IllegalArgumentException("no such image file: " + path);
+            }
+            try {
+                return GuestImages.fromFile(path);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return GuestImages.require(nameOrPath);
+    }
+}

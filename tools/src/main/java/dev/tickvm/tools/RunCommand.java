@@ -1,0 +1,80 @@
+package dev.tickvm.tools;
+
+import dev.tickvm.images.GuestImage;
+import dev.tickvm.machine.Machine;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "run",
+        mixinStandardHelpOptions = true,
+        description = {"Boots a guest image and runs it until it exits, faults, halts or runs out of budget.",
+            "The guest's serial output goes to stdout (or --serial FILE); a one-line summary goes to stderr.",
+            "The exit code is the guest's debug-exit code, or 3 (all halted), 4 (fault), 5 (budget)."},
+        footer = {"", "Examples:",
+            "  ./tickvm run --image hello",
+            "  ./tickvm run --image rdtsc-loop --clock real",
+            "  ./tickvm run --image smp-hello --vcpus 8 --memory 32M",
+            "  ./tickvm run --image ./my-guest.bin --budget 1000000",
+            "",
+            "A raw image file is loaded and entered at 0x100000 with the boot protocol of",
+            "guest-images/README.md (RDI = vCPU id, RSI = vCPU count, RDX = RAM size)."})
+final class RunCommand implements Callable<Integer> {
+
+    @Option(names = "--image", required = true, paramLabel = "NAME|PATH",
+            description = "A catalogue name (see 'tickvm images') or a flat binary file.")
+    String image;
+
+    @Option(names = "--vcpus", paramLabel = "N", description = "Number of vCPUs, 1 to 64 (default: the image's own).")
+    Integer vcpus;
+
+    @Option(names = "--memory", paramLabel = "SIZE", defaultValue = "16M", converter = SizeConverter.class,
+            description = "Guest RAM, 2M to 4G, in 4 KiB pages (default: ${DEFAULT-VALUE}).")
+    long memory;
+
+    @Option(names = "--clock", paramLabel = "KIND", defaultValue = "virtual",
+            description = "Host clock: virtual (deterministic, default) or real (System.nanoTime).")
+    ClockKind clock;
+
+    @Option(names = "--budget", paramLabel = "BLOCKS", defaultValue = "" + Machine.DEFAULT_BUDGET,
+            description = "Translated blocks the VM may run before it is cut off as a runaway (default: ${DEFAULT-VALUE}).")
+    long budget;
+
+    @Option(names = "--quantum", paramLabel = "BLOCKS", defaultValue = "" + Machine.DEFAULT_QUANTUM,
+            description = "Blocks a vCPU runs before the next one's turn (default: ${DEFAULT-VALUE}).")
+    long quantum;
+
+    @Option(names = "--serial", paramLabel = "FILE", description = "Write the guest's serial output to FILE instead of stdout.")
+    Path serial;
+
+    @Override
+    public Integer call() throws IOException {
+        Main.unicorn();
+        GuestImage guest = ImageArgument.resolve(image);
+        GuestRun run = new GuestRun(guest).memorySize(memory).clock(clock.create()).budget(budget).quantum(quantum);
+        if (vcpus != null) {
+            run.vcpus(vcpus);
+        }
+        GuestRun.Result result;
+        try (OutputStream out = serial == null ? null : new FileOutputStream(serial.toFile())) {
+            PrintStream stdout = System.out;
+            result = run.run(out == null ? stdout::write : b -> write(out, b));
+            stdout.flush();
+        }
+        System.err.println("tickvm: " + guest.name() + ": " + result.summary(clock.name()));
+        return result.exit().exitCode();
+    }
+
+    private static void write(OutputStream out, int b) {
+        try {
+            out.write(b);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}

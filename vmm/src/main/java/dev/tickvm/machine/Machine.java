@@ -1,0 +1,270 @@
+package dev.tickvm.machine;
+
+import dev.tickvm.bus.PortIoBus;
+import dev.tickvm.bus.PortIoDevice;
+import dev.tickvm.cpu.BootLayout;
+import dev.tickvm.cpu.CrashRecord;
+import dev.tickvm.cpu.PatchTable;
+import dev.tickvm.cpu.TrapMode;
+import dev.tickvm.cpu.TrapEmulator;
+import dev.tickvm.cpu.TrapSelfTest;
+import dev.tickvm.cpu.Vcpu;
+import dev.tickvm.cpu.VcpuExit;
+import dev.tickvm.host.HostClock;
+import dev.tickvm.host.VirtualClock;
+import dev.tickvm.memory.GuestMemory;
+import dev.tickvm.unicorn.Unicorn;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.IntFunction;
+
+/**
+ * A VM: guest RAM, vCPUs, the port bus, a host clock, and the scheduler that runs the vCPUs
+ * round-robin on the calling thread.
+ *
+ * <p>Why one thread: Unicorn engines do not make {@code lock} instructions atomic against each
+ * other, and stopping an engine from another thread can re-execute a read-modify-write. Running
+ * vCPUs in turn, each for a quantum of translated blocks, makes guest atomics correct and every
+ * run reproducible: same image and config, same output, bit for bit.
+ */
+public final class Machine implements AutoCloseable {
+    /** Blocks a vCPU runs before the next one gets the CPU. */
+    public static final long DEFAULT_QUANTUM = 10_000;
+    /** Blocks the whole VM may run before it is declared a runaway (about 30 s of emulation). */
+    public static final long DEFAULT_BUDGET = 1L << 30;
+
+    private final Unicorn unicorn;
+    private final GuestMemory memory;
+    private final PortIoBus bus;
+    private final HostClock clock;
+    private final List<Vcpu> vcpus;
+    private final boolean[] halted;
+    private final long quantum;
+    private final long budget;
+    private final IoOutHandler ioOutHandler;
+    private final PatchTable patches = new PatchTable();
+    private int next;
+
+    private Machine(Builder b) {
+        this.unicorn = b.unicorn != null ? b.unicorn : Unicorn.get();
+        TrapSelfTest.ensure(unicorn, b.trapMode);
+        CrashRecord.engine(unicorn.describe());
+        this.clock = b.clock;
+        this.quantum = b.quantum;
+        this.budget = b.budget;
+        this.ioOutHandler = b.ioOutHandler;
+        this.bus = b.bus;
+        this.memory = new GuestMemory(b.memorySize);
+        List<Vcpu> created = new ArrayList<>();
+        try {
+            BootLayout.writeShared(memory);
+            long end = b.loadAddress + b.code.length;
+            long stacks = BootLayout.stacksBottom(memory.size(), b.vcpus);
+            if (b.loadAddress < 0x10000 || end > stacks) {
+                throw new IllegalArgumentException(String.format(
+                        "guest image 0x%x-0x%x does not fit between 0x10000 and the vCPU stacks at 0x%x"
+                                + " (%d MiB RAM, %d vCPUs): give the VM more memory",
+                        b.loadAddress, end, stacks, memory.size() >> 20, b.vcpus));
+            }
+            memory.write(b.loadAddress, b.code);
+            for (int i = 0; i < b.vcpus; i++) {
+                TrapEmulator emulator = b.emulators.apply(i);
+                created.add(new Vcpu(i, b.vcpus, unicorn, memory, bus, clock, emulator, b.trapMode, patches, b.entry));
+            }
+        } catch (RuntimeException e) {
+            created.forEach(Vcpu::close);
+            memory.close();
+            throw e;
+        }
+        this.vcpus = List.copyOf(created);
+        this.halted = new boolean[vcpus.size()];
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public GuestMemory memory() {
+        return memory;
+    }
+
+    public HostClock clock() {
+        return clock;
+    }
+
+    public List<Vcpu> vcpus() {
+        return vcpus;
+    }
+
+    /** The time instructions rewritten in guest code so far (VM state: see PatchTable). */
+    public PatchTable patches() {
+        return patches;
+    }
+
+    public Unicorn unicorn() {
+        return unicorn;
+    }
+
+    /** Blocks executed by all vCPUs so far. */
+    public long blocks() {
+        long sum = 0;
+        for (Vcpu v : vcpus) {
+            sum += v.blocks();
+        }
+        return sum;
+    }
+
+    /**
+     * Runs the vCPUs in turn until the VM ends or pauses. A paused VM can be run again; it
+     * resumes with the vCPU after the one that paused it.
+     */
+    public VmExit run() {
+        int n = vcpus.size();
+        while (true) {
+            int idle = 0;
+            while (halted[next] && idle < n) {
+                next = (next + 1) % n;
+                idle++;
+            }
+            if (idle == n) {
+                return new VmExit.AllHalted();
+            }
+            long used = blocks();
+            if (used >= budget) {
+                Vcpu v = vcpus.get(next);
+                return new VmExit.BudgetExhausted(used, v.id(), v.rip());
+            }
+            int current = next;
+            Vcpu vcpu = vcpus.get(current);
+            next = (current + 1) % n;
+            VcpuExit exit = vcpu.run(Math.min(quantum, budget - used));
+            VmExit end = switch (exit) {
+                case VcpuExit.Preempted p -> null;
+                case VcpuExit.Halted h -> {
+                    halted[current] = true;
+                    yield null;
+                }
+                case VcpuExit.Fault f -> new VmExit.Faulted(current, f);
+                case VcpuExit.IoOut out -> switch (ioOutHandler.onIoOut(current, out)) {
+                    case IoOutHandler.IoAction.Continue c -> null;
+                    case IoOutHandler.IoAction.Pause p -> new VmExit.Paused(current);
+                    case IoOutHandler.IoAction.Exit e -> new VmExit.Exited(e.code());
+                };
+            };
+            if (end != null) {
+                return end;
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        vcpus.forEach(Vcpu::close);
+        memory.close();
+    }
+
+    /** Configures a machine; every setting has a default but the image. */
+    public static final class Builder {
+        private Unicorn unicorn;
+        private long memorySize = 16L << 20;
+        private int vcpus = 1;
+        private HostClock clock = new VirtualClock();
+        private long quantum = DEFAULT_QUANTUM;
+        private long budget = DEFAULT_BUDGET;
+        private final PortIoBus bus = new PortIoBus();
+        private IoOutHandler ioOutHandler = IoOutHandler.CONTINUE;
+        private IntFunction<TrapEmulator> emulators;
+        private TrapMode trapMode = TrapMode.PATCH;
+        private long loadAddress;
+        private long entry;
+        private byte[] code;
+
+        private Builder() {
+        }
+
+        public Builder unicorn(Unicorn unicorn) {
+            this.unicorn = unicorn;
+            return this;
+        }
+
+        public Builder memorySize(long bytes) {
+            this.memorySize = bytes;
+            return this;
+        }
+
+        public Builder vcpus(int count) {
+            if (count < 1 || count > BootLayout.MAX_VCPUS) {
+                throw new IllegalArgumentException("vCPUs must be 1 to " + BootLayout.MAX_VCPUS + ", got " + count);
+            }
+            this.vcpus = count;
+            return this;
+        }
+
+        public Builder clock(HostClock clock) {
+            this.clock = Objects.requireNonNull(clock);
+            return this;
+        }
+
+        /** Blocks per scheduling turn (>= 1). */
+        public Builder quantum(long blocks) {
+            if (blocks < 1) {
+                throw new IllegalArgumentException("quantum must be >= 1 block, got " + blocks);
+            }
+            this.quantum = blocks;
+            return this;
+        }
+
+        /** Blocks the VM may run in all before it is cut off as a runaway (>= 1). */
+        public Builder budget(long blocks) {
+            if (blocks < 1) {
+                throw new IllegalArgumentException("budget must be >= 1 block, got " + blocks);
+            }
+            this.budget = blocks;
+            return this;
+        }
+
+        public Builder device(int basePort, int ports, PortIoDevice device) {
+            bus.register(basePort, ports, device);
+            return this;
+        }
+
+        public Builder onIoOut(IoOutHandler handler) {
+            this.ioOutHandler = Objects.requireNonNull(handler);
+            return this;
+        }
+
+        /** Who emulates each vCPU's trapped instructions; defaults to {@link CounterTsc}. */
+        public Builder trapEmulators(IntFunction<TrapEmulator> perVcpu) {
+            this.emulators = Objects.requireNonNull(perVcpu);
+            return this;
+        }
+
+        /** How trapped time instructions reach the VMM (default PATCH; FAULT never alters guest code). */
+        public Builder trapMode(TrapMode mode) {
+            this.trapMode = Objects.requireNonNull(mode);
+            return this;
+        }
+
+        public Builder image(long loadAddress, long entry, byte[] code) {
+            if (code.length == 0) {
+                throw new IllegalArgumentException("empty guest image");
+            }
+            this.loadAddress = loadAddress;
+            this.entry = entry;
+            this.code = code.clone();
+            return this;
+        }
+
+        public Machine build() {
+            if (code == null) {
+                throw new IllegalStateException("no guest image given");
+            }
+            if (emulators == null) {
+                HostClock c = clock;
+                emulators = i -> new CounterTsc(c);
+            }
+            return new Machine(this);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package dev.tickvm.machine;
+
+import dev.tickvm.cpu.VcpuExit;
+
+/** How a whole VM run ended. */
+public sealed interface VmExit {
+
+    /** The guest asked to end (debug-exit port) with this code. */
+    record Exited(int code) implements VmExit {
+    }
+
+    /** Every vCPU executed HLT and nothing can wake them. */
+    record AllHalted() implements VmExit {
+    }
+
+    /** A vCPU faulted; the VM cannot go on. */
+    record Faulted(int vcpu, VcpuExit.Fault fault) implements VmExit {
+    }
+
+    /** The guest ran its whole block budget without stopping (a runaway loop). */
+    record BudgetExhausted(long blocks, int vcpu, long rip) implements VmExit {
+    }
+
+    /** An I/O handler asked to pause the VM (e.g. a probe reported); it can be run again. */
+    record Paused(int vcpu) implements VmExit {
+    }
+
+    /** One line for people. */
+    default String describe() {
+        return switch (this) {
+            case Exited e -> "guest exited with code " + e.code();
+            case AllHalted h -> "all vCPUs halted with nothing to wake them";
+            case Faulted f -> "vCPU " + f.vcpu() + ": " + f.fault().message();
+            case BudgetExhausted b -> String.format(
+                    "guest ran %,d blocks without stopping (the budget); vCPU %d was at RIP 0x%x", b.blocks(), b.vcpu(), b.rip());
+            case Paused p -> "paused by vCPU " + p.vcpu();
+        };
+    }
+
+    /** The process exit code a command line tool should use. */
+    default int exitCode() {
+        return switch (this) {
+            case Exited e -> e.code();
+            case Paused p -> 0;
+            case AllHalted h -> 3;
+            case Faulted f -> 4;
+            case BudgetExhausted b -> 5;
+        };
+    }
+}
