@@ -16,7 +16,7 @@ class GuestImagesTest {
     @Test
     void catalogueListsEveryBuiltImageAtOneMebibyte() {
         List<String> names = GuestImages.catalogue().stream().map(GuestImage::name).toList();
-        assertEquals(List.of("hello", "rdtsc-loop", "smp-hello", "fault-invalid-opcode", "fault-ud2",
+        assertEquals(List.of("hello", "rdtsc-loop", "smp-hello", "probe", "fault-invalid-opcode", "fault-ud2",
                 "fault-unmapped", "fault-loop", "fault-msr"), names);
         for (GuestImage image : GuestImages.catalogue()) {
             assertEquals(0x100000L, image.loadAddress(), image.name());

@@ -40,8 +40,9 @@ public final class Machine implements AutoCloseable {
     private final HostClock clock;
     private final List<Vcpu> vcpus;
     private final boolean[] halted;
+    private final boolean[] wakePending;
     private final long quantum;
-    private final long budget;
+    private long budget;
     private final IoOutHandler ioOutHandler;
     private final PatchTable patches = new PatchTable();
     private int next;
@@ -79,6 +80,7 @@ public final class Machine implements AutoCloseable {
         }
         this.vcpus = List.copyOf(created);
         this.halted = new boolean[vcpus.size()];
+        this.wakePending = new boolean[vcpus.size()];
     }
 
     public static Builder builder() {
@@ -115,6 +117,30 @@ public final class Machine implements AutoCloseable {
         return sum;
     }
 
+    /** Allows {@code blocks} more blocks from now before the VM counts as a runaway. */
+    public void budgetFromNow(long blocks) {
+        budget = blocks() + blocks;
+    }
+
+    /** True if the vCPU executed HLT and has not been woken since. */
+    public boolean isHalted(int vcpu) {
+        return halted[vcpu];
+    }
+
+    /**
+     * Makes a halted vCPU runnable again, as an interrupt would: it resumes after its HLT. A
+     * vCPU that is not halted yet keeps the wake-up pending and its next HLT returns at once, as
+     * a pending interrupt makes HLT fall through; otherwise a wake-up just before a guest goes to
+     * sleep would be lost. The probe guest sleeps in HLT between commands.
+     */
+    public void wake(int vcpu) {
+        if (halted[vcpu]) {
+            halted[vcpu] = false;
+        } else {
+            wakePending[vcpu] = true;
+        }
+    }
+
     /**
      * Runs the vCPUs in turn until the VM ends or pauses. A paused VM can be run again; it
      * resumes with the vCPU after the one that paused it.
@@ -142,7 +168,8 @@ public final class Machine implements AutoCloseable {
             VmExit end = switch (exit) {
                 case VcpuExit.Preempted p -> null;
                 case VcpuExit.Halted h -> {
-                    halted[current] = true;
+                    halted[current] = !wakePending[current];
+                    wakePending[current] = false;
                     yield null;
                 }
                 case VcpuExit.Fault f -> new VmExit.Faulted(current, f);

@@ -1,0 +1,179 @@
+# probe: a command interpreter the VMM drives through a mailbox, like the ucall mechanism of KVM
+# selftests. It runs on every vCPU. Each vCPU's mailbox is at 0x8000 + id * 0x80:
+#   +0  command (the VMM writes it, the probe clears it when done)   +8  arg0
+#   +16 arg1    +24 arg2    +32 result0  +40 result1  +48 result2  +56 result3
+#   +64 count of completed commands
+# The probe HLTs until the VMM wakes it, runs the command, then rings the doorbell: a 32-bit OUT
+# of its vCPU id to port 0x510. Commands (see dev.tickvm.lab.ProbeCommand):
+#   1 rdtsc                     r0 = TSC
+#   2 rdtscp                    r0 = TSC, r1 = TSC_AUX (ECX)
+#   3 rdmsr  arg0 = MSR         r0 = value
+#   4 wrmsr  arg0 = MSR, arg1 = value
+#   5 cpuid  arg0 = leaf, arg1 = subleaf        r0..r3 = EAX, EBX, ECX, EDX
+#   6 spin   arg0 = TSC cycles  r0 = first TSC, r1 = last TSC
+#   7 batch  arg0 = count, arg1 = buffer        count TSC readings stored at buffer
+#   8 sync   arg0 = TSC cycles, arg1 = shared u64: the tsc_scaling_sync loop (read the shared
+#            value, read the TSC, store it, count readings below the shared value)
+#                               r0 = regressions, r1 = iterations, r2 = largest regression
+#  15 stop                      the vCPU halts for good
+    .include "lib.inc"
+    .set MAILBOX_BASE, 0x8000
+    .set MAILBOX_SIZE, 0x80
+    .set DOORBELL_PORT, 0x510
+    .set CMD, 0
+    .set ARG0, 8
+    .set ARG1, 16
+    .set ARG2, 24
+    .set R0, 32
+    .set R1, 40
+    .set R2, 48
+    .set R3, 56
+    .set DONE, 64
+
+    .section .text.start, "ax"
+    .globl _start
+_start:
+    mov r14, rdi                        # vCPU id
+    mov r15, rdi
+    shl r15, 7
+    add r15, MAILBOX_BASE               # this vCPU's mailbox
+wait:
+    hlt
+    mov rax, [r15 + CMD]
+    test rax, rax
+    jz wait
+    cmp rax, 15
+    je stop
+    cmp rax, 8
+    ja unknown
+    lea rbx, [rip + table]
+    jmp [rbx + rax * 8]
+
+cmd_rdtsc:
+    rdtsc
+    shl rdx, 32
+    or rax, rdx
+    mov [r15 + R0], rax
+    jmp done
+
+cmd_rdtscp:
+    rdtscp
+    shl rdx, 32
+    or rax, rdx
+    mov [r15 + R0], rax
+    mov [r15 + R1], rcx
+    jmp done
+
+cmd_rdmsr:
+    mov rcx, [r15 + ARG0]
+    rdmsr
+    shl rdx, 32
+    mov eax, eax
+    or rax, rdx
+    mov [r15 + R0], rax
+    jmp done
+
+cmd_wrmsr:
+    mov rcx, [r15 + ARG0]
+    mov rax, [r15 + ARG1]
+    mov rdx, rax
+    shr rdx, 32
+    wrmsr
+    jmp done
+
+cmd_cpuid:
+    mov rax, [r15 + ARG0]
+    mov rcx, [r15 + ARG1]
+    cpuid
+    mov [r15 + R0], rax
+    mov [r15 + R1], rbx
+    mov [r15 + R2], rcx
+    mov [r15 + R3], rdx
+    jmp done
+
+cmd_spin:
+    rdtsc
+    shl rdx, 32
+    or rax, rdx
+    mov rsi, rax                        # first reading
+1:  rdtsc
+    shl rdx, 32
+    or rax, rdx
+    mov rdi, rax
+    sub rdi, rsi
+    cmp rdi, [r15 + ARG0]
+    jb 1b
+    mov [r15 + R0], rsi
+    mov [r15 + R1], rax
+    jmp done
+
+cmd_batch:
+    mov rcx, [r15 + ARG0]
+    mov rdi, [r15 + ARG1]
+    test rcx, rcx
+    jz done
+    mov rbx, rcx
+1:  rdtsc
+    shl rdx, 32
+    or rax, rdx
+    mov [rdi], rax
+    add rdi, 8
+    dec rbx
+    jnz 1b
+    jmp done
+
+cmd_sync:
+    mov rdi, [r15 + ARG1]               # the shared value
+    xor r8, r8                          # regressions
+    xor r9, r9                          # iterations
+    xor r10, r10                        # largest regression
+    rdtsc
+    shl rdx, 32
+    or rax, rdx
+    mov rsi, rax                        # start
+1:  mov rbx, [rdi]                      # tmp = READ_ONCE(shared)
+    rdtsc
+    shl rdx, 32
+    or rax, rdx                         # local = rdtsc()
+    mov [rdi], rax                      # WRITE_ONCE(shared, local)
+    inc r9
+    cmp rax, rbx
+    jae 2f
+    inc r8
+    mov rcx, rbx
+    sub rcx, rax
+    cmp rcx, r10
+    jbe 2f
+    mov r10, rcx
+2:  mov rcx, rax
+    sub rcx, rsi
+    cmp rcx, [r15 + ARG0]
+    jb 1b
+    mov [r15 + R0], r8
+    mov [r15 + R1], r9
+    mov [r15 + R2], r10
+    jmp done
+
+unknown:
+    mov qword ptr [r15 + R0], -1
+done:
+    mov qword ptr [r15 + CMD], 0
+    inc qword ptr [r15 + DONE]
+    mov eax, r14d
+    mov dx, DOORBELL_PORT
+    out dx, eax
+    jmp wait
+
+stop:
+    mov qword ptr [r15 + CMD], 0
+    inc qword ptr [r15 + DONE]
+    mov eax, r14d
+    mov dx, DOORBELL_PORT
+    out dx, eax
+1:  hlt
+    jmp 1b
+
+    .section .rodata
+    .balign 8
+table:
+    .quad unknown, cmd_rdtsc, cmd_rdtscp, cmd_rdmsr, cmd_wrmsr, cmd_cpuid, cmd_spin, cmd_batch, cmd_sync

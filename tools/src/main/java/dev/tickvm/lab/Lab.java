@@ -1,0 +1,256 @@
+package dev.tickvm.lab;
+
+import dev.tickvm.cpu.NativeCpuid;
+import dev.tickvm.devices.DebugExit;
+import dev.tickvm.devices.Serial16550;
+import dev.tickvm.bus.PortIoDevice;
+import dev.tickvm.host.SimulatedHost;
+import dev.tickvm.images.GuestImage;
+import dev.tickvm.images.GuestImages;
+import dev.tickvm.kvm.KvmVm;
+import dev.tickvm.machine.IoOutHandler;
+import dev.tickvm.machine.Machine;
+import dev.tickvm.machine.VmExit;
+import dev.tickvm.memory.GuestMemory;
+import dev.tickvm.unicorn.Unicorn;
+import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+
+/**
+ * A VM set up for experiments on guest time: a {@link KvmVm} on a simulated host, a machine
+ * running the probe guest on every vCPU, and typed methods that run one probe command and return
+ * its results (the host half of KVM selftests' ucall). Between commands every probe sleeps in
+ * HLT, so an idle vCPU costs no host time.
+ */
+public final class Lab implements AutoCloseable {
+    /** Mailboxes: 0x80 bytes per vCPU (see probe.S). */
+    public static final long MAILBOX_BASE = 0x8000;
+    public static final long MAILBOX_SIZE = 0x80;
+    /** The shared value of the sync command. */
+    public static final long SYNC_GLOBAL = 0xc000;
+    /** Batch buffers: 128 KiB (16,384 readings) per vCPU. */
+    public static final long BATCH_BASE = 0x20_0000;
+    public static final long BATCH_SIZE = 0x2_0000;
+    public static final int MAX_BATCH = (int) (BATCH_SIZE / 8);
+    public static final int DOORBELL_PORT = 0x510;
+    /** Blocks one command may take before it counts as hung (about a minute of emulation). */
+    public static final long COMMAND_BUDGET = 1L << 30;
+
+    private final SimulatedHost host;
+    private final KvmVm kvm;
+    private final Machine machine;
+    private final GuestMemory memory;
+    private final ByteArrayOutputStream serial = new ByteArrayOutputStream();
+    private final BitSet stopped = new BitSet();
+
+    private Lab(SimulatedHost host, KvmVm kvm, Machine machine) {
+        this.host = host;
+        this.kvm = kvm;
+        this.machine = machine;
+        this.memory = machine.memory();
+    }
+
+    /**
+     * Creates a VM on {@code host} with {@code vcpus} probes. {@code vmTscKhz} is set on the VM
+     * before the vCPUs are created (KVM_SET_TSC_KHZ on the VM fd); 0 keeps the host's frequency.
+     */
+    public static Lab create(Unicorn unicorn, SimulatedHost host, int vcpus, long vmTscKhz) {
+        KvmVm kvm = new KvmVm(host, (leaf, subleaf) -> NativeCpuid.query(unicorn, leaf, subleaf));
+        if (vmTscKhz != 0) {
+            kvm.setTscKhz(vmTscKhz);
+        }
+        GuestImage probe = GuestImages.require("probe");
+        ByteArrayOutputStream serial = new ByteArrayOutputStream();
+        DebugExit debugExit = new DebugExit();
+        long memory = Math.max(16L << 20, BATCH_BASE + vcpus * BATCH_SIZE + (vcpus + 16) * 16 * 1024L);
+        memory = (memory + 0xfffff) & ~0xfffffL;
+        Machine machine = Machine.builder()
+                .unicorn(unicorn)
+                .clock(host.clock())
+                .vcpus(vcpus)
+                .memorySize(memory)
+                .device(Serial16550.COM1, Serial16550.PORTS, new Serial16550(serial::write))
+                .device(DebugExit.PORT, DebugExit.PORTS, debugExit)
+                .device(DOORBELL_PORT, 4, new Doorbell())
+                .onIoOut((vcpu, out) -> out.port() == DOORBELL_PORT ? IoOutHandler.IoAction.PAUSE
+                        : debugExit.exitCode().isPresent() ? new IoOutHandler.IoAction.Exit(debugExit.exitCode().getAsInt())
+                        : IoOutHandler.IoAction.CONTINUE)
+                .trapEmulators(i -> kvm.createVcpu())
+                .image(probe.loadAddress(), probe.entry(), probe.code())
+                .build();
+        Lab lab = new Lab(host, kvm, machine);
+        // Let every probe reach its first HLT, so all start idle.
+        lab.settle();
+        return lab;
+    }
+
+    public SimulatedHost host() {
+        return host;
+    }
+
+    public KvmVm kvm() {
+        return kvm;
+    }
+
+    public Machine machine() {
+        return machine;
+    }
+
+    public int vcpus() {
+        return machine.vcpus().size();
+    }
+
+    // ---- probe commands -------------------------------------------------------------------
+
+    public long rdtsc(int vcpu) {
+        return run(vcpu, ProbeCommand.RDTSC)[0];
+    }
+
+    /** {tsc, tsc_aux}. */
+    public long[] rdtscp(int vcpu) {
+        long[] r = run(vcpu, ProbeCommand.RDTSCP);
+        return new long[] {r[0], r[1] & 0xffff_ffffL};
+    }
+
+    public long rdmsr(int vcpu, int msr) {
+        return run(vcpu, ProbeCommand.RDMSR, msr & 0xffff_ffffL)[0];
+    }
+
+    public void wrmsr(int vcpu, int msr, long value) {
+        run(vcpu, ProbeCommand.WRMSR, msr & 0xffff_ffffL, value);
+    }
+
+    /** {eax, ebx, ecx, edx}. */
+    public long[] cpuid(int vcpu, int leaf, int subleaf) {
+        long[] r = run(vcpu, ProbeCommand.CPUID, leaf & 0xffff_ffffL, subleaf & 0xffff_ffffL);
+        return new long[] {r[0] & 0xffff_ffffL, r[1] & 0xffff_ffffL, r[2] & 0xffff_ffffL, r[3] & 0xffff_ffffL};
+    }
+
+    /** Spins until the guest TSC has advanced by {@code cycles}; returns {first, last} TSC. */
+    public long[] spin(int vcpu, long cycles) {
+        long[] r = run(vcpu, ProbeCommand.SPIN, cycles);
+        return new long[] {r[0], r[1]};
+    }
+
+    /** {@code count} back-to-back TSC readings. */
+    public long[] batch(int vcpu, int count) {
+        if (count < 0 || count > MAX_BATCH) {
+            throw new IllegalArgumentException("batch count must be 0.." + MAX_BATCH + ", got " + count);
+        }
+        long buffer = BATCH_BASE + vcpu * BATCH_SIZE;
+        run(vcpu, ProbeCommand.BATCH, count, buffer);
+        long[] readings = new long[count];
+        for (int i = 0; i < count; i++) {
+            readings[i] = memory.readLong(buffer + i * 8L);
+        }
+        return readings;
+    }
+
+    /** What one vCPU saw in the sync loop. */
+    public record SyncResult(int vcpu, long regressions, long iterations, long largestRegression) {
+    }
+
+    /**
+     * The tsc_scaling_sync loop on the given vCPUs at once, each for {@code cycles} of its own
+     * TSC, all reading and writing one shared value.
+     */
+    public List<SyncResult> sync(List<Integer> vcpus, long cycles) {
+        memory.writeLong(SYNC_GLOBAL, 0);
+        for (int v : vcpus) {
+            post(v, ProbeCommand.SYNC, cycles, SYNC_GLOBAL, 0);
+        }
+        awaitAll(vcpus);
+        List<SyncResult> results = new ArrayList<>();
+        for (int v : vcpus) {
+            long[] r = results(v);
+            results.add(new SyncResult(v, r[0], r[1], r[2]));
+        }
+        return results;
+    }
+
+    /** Stops the probe on a vCPU for good (it halts). */
+    public void stop(int vcpu) {
+        run(vcpu, ProbeCommand.STOP);
+        stopped.set(vcpu);
+    }
+
+    /** Guest serial output so far (the probe prints nothing unless something is wrong). */
+    public String serialOutput() {
+        return serial.toString();
+    }
+
+    // ---- mailbox mechanics -----------------------------------------------------------------
+
+    private long[] run(int vcpu, ProbeCommand command, long... args) {
+        post(vcpu, command, args);
+        awaitAll(List.of(vcpu));
+        return results(vcpu);
+    }
+
+    private void post(int vcpu, ProbeCommand command, long... args) {
+        if (vcpu < 0 || vcpu >= vcpus()) {
+            throw new IllegalArgumentException("no vCPU " + vcpu + " (the VM has " + vcpus() + ")");
+        }
+        if (stopped.get(vcpu)) {
+            throw new ProbeException("the probe on vCPU " + vcpu + " was stopped");
+        }
+        long box = MAILBOX_BASE + vcpu * MAILBOX_SIZE;
+        for (int i = 0; i < 3; i++) {
+            memory.writeLong(box + 8 + i * 8L, i < args.length ? args[i] : 0);
+        }
+        for (int i = 0; i < 4; i++) {
+            memory.writeLong(box + 32 + i * 8L, 0);
+        }
+        memory.writeLong(box, command.code);
+        machine.wake(vcpu);
+    }
+
+    private long[] results(int vcpu) {
+        long box = MAILBOX_BASE + vcpu * MAILBOX_SIZE;
+        return new long[] {memory.readLong(box + 32), memory.readLong(box + 40), memory.readLong(box + 48),
+            memory.readLong(box + 56)};
+    }
+
+    /** Runs the machine until each of these vCPUs has rung the doorbell once. */
+    private void awaitAll(List<Integer> vcpus) {
+        BitSet waiting = new BitSet();
+        vcpus.forEach(waiting::set);
+        machine.budgetFromNow(COMMAND_BUDGET);
+        while (!waiting.isEmpty()) {
+            VmExit exit = machine.run();
+            switch (exit) {
+                case VmExit.Paused p -> waiting.clear(p.vcpu());
+                case VmExit.AllHalted h -> throw new ProbeException("the probe on vCPU " + waiting.nextSetBit(0)
+                        + " went back to sleep without reporting");
+                default -> throw new ProbeException(exit.describe());
+            }
+        }
+    }
+
+    private void settle() {
+        VmExit exit = machine.run();
+        if (!(exit instanceof VmExit.AllHalted)) {
+            throw new ProbeException("the probe did not start cleanly: " + exit.describe());
+        }
+    }
+
+    @Override
+    public void close() {
+        machine.close();
+    }
+
+    /** The probes' doorbell: every write needs the VMM. */
+    private static final class Doorbell implements PortIoDevice {
+        @Override
+        public int read(int offset, int size) {
+            return 0;
+        }
+
+        @Override
+        public boolean write(int offset, int size, int value) {
+            return true;
+        }
+    }
+}

@@ -1,0 +1,254 @@
+package dev.tickvm.kvm;
+
+import dev.tickvm.cpu.TrapEmulator;
+import dev.tickvm.cpu.UnknownMsrException;
+import dev.tickvm.host.SimulatedHost;
+
+/**
+ * The kernel half of a vCPU, for time: KVM's per-vCPU TSC state, the guest-visible emulation of
+ * RDTSC/RDTSCP/RDMSR/WRMSR/CPUID ({@link TrapEmulator}), and the vCPU ioctls. The guest TSC is
+ * {@code scale(host_tsc, ratio) + offset} (TIME.md section 1); tickvm has no nested
+ * virtualization, so KVM's L1 and active values are the same here.
+ */
+public final class KvmVcpu implements TrapEmulator {
+    private final KvmVm vm;
+    private final SimulatedHost host;
+    private final int id;
+
+    private long virtualTscKhz;
+    private long tscRatio;
+    private TscMath.TimeScale nsecToCycles;
+    private long tscOffset;
+    private long tscAdjust;
+    private long tscAux;
+    private long thisTscGeneration = -1;
+
+    KvmVcpu(KvmVm vm, int id) {
+        this.vm = vm;
+        this.host = vm.host();
+        this.id = id;
+        this.tscRatio = TscMath.defaultRatio(host.fracBits());
+    }
+
+    public int id() {
+        return id;
+    }
+
+    // ---- the guest's view ----------------------------------------------------------------
+
+    /** The guest TSC now: {@code ((host_tsc * ratio) >> frac_bits) + offset}. */
+    @Override
+    public long readTsc() {
+        return guestTscAt(host.tsc());
+    }
+
+    /** The guest TSC at a given host TSC value. */
+    public long guestTscAt(long hostTsc) {
+        return TscMath.scale(hostTsc, tscRatio, host.fracBits()) + tscOffset;
+    }
+
+    @Override
+    public long readTscAux() {
+        return tscAux;
+    }
+
+    @Override
+    public long readMsr(int index) {
+        return switch (index) {
+            case Msr.IA32_TSC -> readTsc();
+            case Msr.IA32_TSC_ADJUST -> tscAdjust;
+            case Msr.TSC_AUX -> tscAux;
+            default -> throw new UnknownMsrException(index, "not emulated by KVM here (#GP)");
+        };
+    }
+
+    @Override
+    public void writeMsr(int index, long value) {
+        switch (index) {
+            case Msr.IA32_TSC -> {
+                // The guest moves its own TSC: the offset absorbs the step and TSC_ADJUST records it.
+                long adjustment = value - readTsc();
+                tscOffset += adjustment;
+                tscAdjust += adjustment;
+            }
+            case Msr.IA32_TSC_ADJUST -> {
+                tscOffset += value - tscAdjust;
+                tscAdjust = value;
+            }
+            case Msr.TSC_AUX -> {
+                if (value >>> 32 != 0) {
+                    throw new UnknownMsrException(index, "reserved bits 63:32 set in 0x" + Long.toHexString(value) + " (#GP)");
+                }
+                tscAux = value;
+            }
+            default -> throw new UnknownMsrException(index, "not emulated by KVM here (#GP)");
+        }
+    }
+
+    @Override
+    public int[] cpuid(int leaf, int subleaf) {
+        return Cpuid.answer(this, leaf, subleaf);
+    }
+
+    KvmVm vm() {
+        return vm;
+    }
+
+    // ---- the control plane (ioctl-like) ----------------------------------------------------
+
+    /** KVM_GET_MSRS (host-initiated). IA32_TSC reads the guest TSC. */
+    public long getMsr(int index) {
+        return switch (index) {
+            case Msr.IA32_TSC -> readTsc();
+            case Msr.IA32_TSC_ADJUST -> tscAdjust;
+            case Msr.TSC_AUX -> tscAux;
+            default -> throw new KvmException(Errno.EINVAL, "KVM_GET_MSRS: " + Msr.name(index) + " is not supported");
+        };
+    }
+
+    /**
+     * KVM_SET_MSRS (host-initiated): IA32_TSC synchronizes (TIME.md section 5) and leaves
+     * TSC_ADJUST alone; TSC_ADJUST and TSC_AUX are stored without touching the TSC.
+     */
+    public void setMsr(int index, long value) {
+        switch (index) {
+            case Msr.IA32_TSC -> synchronizeTsc(value, true);
+            case Msr.IA32_TSC_ADJUST -> tscAdjust = value;
+            case Msr.TSC_AUX -> tscAux = value;
+            default -> throw new KvmException(Errno.EINVAL, "KVM_SET_MSRS: " + Msr.name(index) + " is not supported");
+        }
+    }
+
+    /** KVM_GET_TSC_KHZ on the vCPU. */
+    public long getTscKhz() {
+        return virtualTscKhz;
+    }
+
+    /**
+     * KVM_SET_TSC_KHZ on the vCPU: computes the scaling ratio, or keeps the default one when the
+     * frequency is within 250 ppm of the host's. 0 means the host's frequency.
+     */
+    public void setTscKhz(long khz) {
+        vm.checkTscKhz(khz);
+        long hostKhz = host.tscKhz();
+        long userKhz = khz == 0 ? hostKhz : khz;
+        int frac = host.fracBits();
+        long ratio = TscMath.defaultRatio(frac);
+        if (!TscMath.withinTolerance(userKhz, hostKhz)) {
+            try {
+                ratio = TscMath.ratio(userKhz, hostKhz, frac);
+            } catch (ArithmeticException e) {
+                ratio = 0;
+            }
+            if (ratio == 0 || Long.compareUnsigned(ratio, TscMath.maxRatio(frac)) >= 0) {
+                throw new KvmException(Errno.EINVAL, String.format(
+                        "TSC scaling ratio 0x%x for %d kHz on a %d kHz host is outside the CPU's range", ratio,
+                        userKhz, hostKhz));
+            }
+        }
+        virtualTscKhz = userKhz;
+        tscRatio = ratio;
+        nsecToCycles = TscMath.timeScale(userKhz * 1000, 1_000_000_000L);
+    }
+
+    /** The TSC multiplier in use (the default ratio means no scaling). */
+    public long tscRatio() {
+        return tscRatio;
+    }
+
+    /** The TSC offset in use. */
+    public long tscOffset() {
+        return tscOffset;
+    }
+
+    /** KVM_GET_DEVICE_ATTR for a u64 attribute of KVM_VCPU_TSC_CTRL. */
+    public long getAttr(int group, int attribute) {
+        checkAttr(group, attribute);
+        return tscOffset;
+    }
+
+    /**
+     * KVM_SET_DEVICE_ATTR for a u64 attribute of KVM_VCPU_TSC_CTRL. Setting TSC_OFFSET joins the
+     * current generation when the kHz and offset match the last write (kvm_arch_tsc_set_attr).
+     */
+    public void setAttr(int group, int attribute, long value) {
+        checkAttr(group, attribute);
+        boolean matched = virtualTscKhz != 0 && vm.lastTscKhz == virtualTscKhz && vm.lastTscOffset == value;
+        long now = host.monotonicNanos();
+        long tsc = TscMath.scale(host.tsc(), tscRatio, host.fracBits()) + value;
+        vm.userSetTsc = true;
+        commitTscWrite(value, tsc, now, matched);
+    }
+
+    private static void checkAttr(int group, int attribute) {
+        if (group != TscAttribute.GROUP_TSC_CTRL) {
+            throw new KvmException(Errno.ENXIO, "attribute group " + group + " is not supported");
+        }
+        if (attribute != TscAttribute.TSC_OFFSET) {
+            throw new KvmException(Errno.ENXIO, "KVM_VCPU_TSC_CTRL attribute " + attribute + " is not supported");
+        }
+    }
+
+    // ---- kvm_synchronize_tsc -------------------------------------------------------------
+
+    /**
+     * A TSC write from the host side: on vCPU creation ({@code data} 0, not user-initiated) and
+     * for each host-initiated IA32_TSC write. TIME.md section 5, as Linux's kvm_synchronize_tsc.
+     */
+    void synchronizeTsc(long data, boolean userInitiated) {
+        long now = host.monotonicNanos();
+        long hostTsc = host.tsc();
+        long offset = data - TscMath.scale(hostTsc, tscRatio, host.fracBits());
+        long elapsed = now - vm.lastTscNsec;
+        boolean synchronizing = false;
+        if (virtualTscKhz != 0) {
+            if (data == 0) {
+                // Creation, or userspace explicitly writing zero: always a synchronization.
+                synchronizing = true;
+            } else if (vm.userSetTsc) {
+                // Within one second of virtual cycles of the expected value: meant to be in sync.
+                long expected = vm.lastTscWrite + nsecToCycles.apply(elapsed);
+                long hz = virtualTscKhz * 1000;
+                synchronizing = data < expected + hz && data + hz > expected;
+            }
+        }
+        if (userInitiated) {
+            vm.userSetTsc = true;
+        }
+        boolean matched = false;
+        if (synchronizing && virtualTscKhz == vm.lastTscKhz) {
+            if (host.tscStable()) {
+                offset = vm.curTscOffset;
+            } else {
+                data += nsecToCycles.apply(elapsed);
+                offset = data - TscMath.scale(hostTsc, tscRatio, host.fracBits());
+            }
+            matched = true;
+        }
+        commitTscWrite(offset, data, now, matched);
+    }
+
+    /** __kvm_synchronize_tsc: records the write and moves the generation bookkeeping. */
+    private void commitTscWrite(long offset, long tsc, long now, boolean matched) {
+        vm.lastTscNsec = now;
+        vm.lastTscWrite = tsc;
+        vm.lastTscKhz = virtualTscKhz;
+        vm.lastTscOffset = offset;
+        tscOffset = offset;
+        if (!matched) {
+            vm.curTscGeneration++;
+            vm.curTscNsec = now;
+            vm.curTscWrite = tsc;
+            vm.curTscOffset = offset;
+            vm.nrVcpusMatchedTsc = 0;
+        } else if (thisTscGeneration != vm.curTscGeneration) {
+            vm.nrVcpusMatchedTsc++;
+        }
+        thisTscGeneration = vm.curTscGeneration;
+    }
+
+    /** The TSC generation this vCPU last synchronized to. */
+    public long tscGeneration() {
+        return thisTscGeneration;
+    }
+}

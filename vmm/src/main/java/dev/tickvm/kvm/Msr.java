@@ -1,0 +1,30 @@
+package dev.tickvm.kvm;
+
+/** MSR numbers of the time MSRs KVM emulates (TIME.md section 4). */
+public final class Msr {
+    public static final int IA32_TSC = 0x10;
+    public static final int IA32_TSC_ADJUST = 0x3b;
+    public static final int TSC_AUX = 0xc0000103;
+    public static final int KVM_WALL_CLOCK = 0x11;
+    public static final int KVM_SYSTEM_TIME = 0x12;
+    public static final int KVM_WALL_CLOCK_NEW = 0x4b564d00;
+    public static final int KVM_SYSTEM_TIME_NEW = 0x4b564d01;
+
+    private Msr() {
+    }
+
+    /** A name for messages, e.g. "IA32_TSC (0x10)". */
+    public static String name(int msr) {
+        String name = switch (msr) {
+            case IA32_TSC -> "IA32_TSC";
+            case IA32_TSC_ADJUST -> "IA32_TSC_ADJUST";
+            case TSC_AUX -> "TSC_AUX";
+            case KVM_WALL_CLOCK -> "MSR_KVM_WALL_CLOCK";
+            case KVM_SYSTEM_TIME -> "MSR_KVM_SYSTEM_TIME";
+            case KVM_WALL_CLOCK_NEW -> "MSR_KVM_WALL_CLOCK_NEW";
+            case KVM_SYSTEM_TIME_NEW -> "MSR_KVM_SYSTEM_TIME_NEW";
+            default -> "MSR";
+        };
+        return name + String.format(" (0x%x)", msr & 0xffff_ffffL);
+    }
+}
