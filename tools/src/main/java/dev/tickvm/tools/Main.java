@@ -41,9 +41,20 @@ public final class Main implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    /** The Unicorn to use: --unicorn-lib if given, else the process default. */
+    private static boolean warned;
+
+    /**
+     * The Unicorn to use: --unicorn-lib if given, else the process default. Warns once on
+     * stderr when it is a 2.0.x with known defects.
+     */
     static Unicorn unicorn() {
-        return unicornLibrary != null ? Unicorn.useLibrary(unicornLibrary) : Unicorn.get();
+        Unicorn unicorn = unicornLibrary != null ? Unicorn.useLibrary(unicornLibrary) : Unicorn.get();
+        if (unicorn.version().hasKnown201Defects() && !warned) {
+            warned = true;
+            System.err.println("tickvm: warning: " + unicorn.describe() + " has known defects: it can abort the whole"
+                    + " process on some invalid guest code and stores to guest memory 2-3x slower; ./tickvm installs 2.1.x");
+        }
+        return unicorn;
     }
 
     @Override
