@@ -9,6 +9,7 @@ import dev.tickvm.unicorn.RegisterBatch;
 import dev.tickvm.unicorn.Unicorn;
 import dev.tickvm.unicorn.UnicornError;
 import dev.tickvm.unicorn.X86Register;
+import java.util.ArrayDeque;
 
 /**
  * One virtual CPU: a Unicorn engine over the shared guest RAM, running its guest at CPL3 and
@@ -30,6 +31,7 @@ import dev.tickvm.unicorn.X86Register;
  * <p>Not thread-safe: the scheduler runs every vCPU of a machine on one thread.
  */
 public final class Vcpu implements AutoCloseable {
+    private static final VcpuExit PREEMPTED = new VcpuExit.Preempted();
     private final int id;
     private final Engine engine;
     private final GuestMemory memory;
@@ -52,7 +54,7 @@ public final class Vcpu implements AutoCloseable {
     private long stopAtBlock;
     private int vector;
     private boolean stopRequested;
-    private VcpuExit pending;
+    private final ArrayDeque<VcpuExit> exitQueue = new ArrayDeque<>();
     private boolean unmappedAccess;
     private long unmappedAddress;
     private int unmappedSize;
@@ -132,38 +134,67 @@ public final class Vcpu implements AutoCloseable {
 
     /**
      * Runs the guest until something needs the VMM, or until {@code blockQuantum} more blocks
-     * have run. Trapped time instructions are emulated here without returning.
+     * have run. Trapped time instructions are emulated here without returning. Exits that pile
+     * up in one run (several flagged OUTs in one block) are returned one per call, in order,
+     * before the guest runs again.
      */
     public VcpuExit run(long blockQuantum) {
+        if (!exitQueue.isEmpty()) {
+            return exitQueue.poll();
+        }
         stopAtBlock = blocks + Math.max(1, blockQuantum);
         while (true) {
             vector = -1;
             CrashRecord.resume(id, rip);
             UnicornError error = engine.start(rip);
             long at = engine.read(X86Register.RIP);
-            chargeClock();
+            stopRequested = false;
             if (error != UnicornError.OK) {
+                chargeClock();
                 rip = at;
-                return faultFromError(error, at);
-            }
-            if (pending == null) {
+                exitQueue.add(faultFromError(error, at));
+            } else if (isSoftwareInterrupt(vector)) {
+                chargeClock();
+                rip = at;
+                exitQueue.add(softwareInterruptFault(at));
+            } else if (exitQueue.isEmpty()) {
                 // Stopped at an exception: by the interrupt hook, or silently (bug 1883). RIP is
                 // at the faulting instruction.
+                exits++;
+                chargeClock();
                 VcpuExit exit = emulateFault(at);
                 if (exit != null) {
                     return exit;
                 }
                 continue;
+            } else {
+                // A hook asked for the VMM. If a fault stopped the engine too, it came after that
+                // request (an OUT then a trapping HLT, say): resuming at RIP re-executes the
+                // faulting instruction, which had no effect, so nothing is lost or done twice.
+                chargeClock();
+                rip = at;
             }
-            // A hook asked for the VMM. If a fault stopped the engine too, it came after that
-            // request (an OUT then a trapping HLT, say): resuming at RIP re-executes the faulting
-            // instruction, which had no effect, so nothing is lost or done twice.
-            rip = at;
-            VcpuExit exit = pending;
-            pending = null;
-            stopRequested = false;
-            return exit;
+            return exitQueue.poll();
         }
+    }
+
+    /** INT n and INT3/INTO arrive with RIP after the instruction; a guest cannot take them. */
+    private static boolean isSoftwareInterrupt(int vector) {
+        return vector >= 32 && PatchTable.kindOf(vector) == null || vector == 3 || vector == 4;
+    }
+
+    private VcpuExit.Fault softwareInterruptFault(long after) {
+        long site = after;
+        if (after >= 2 && memory.contains(after - 2, 2) && (memory.readByte(after - 2) & 0xff) == 0xcd
+                && (memory.readByte(after - 1) & 0xff) == vector) {
+            site = after - 2;
+        } else if (after >= 1 && memory.contains(after - 1, 1)) {
+            int b = memory.readByte(after - 1) & 0xff;
+            site = b == 0xcc || b == 0xce ? after - 1 : after;
+        }
+        return new VcpuExit.Fault(FaultKind.CPU_EXCEPTION, site, vector,
+                memory.readAvailable(site, TrapDecoder.MAX_INSTRUCTION_LENGTH),
+                String.format("software interrupt 0x%x: a guest cannot take interrupts under Unicorn", vector));
     }
 
     /**
@@ -172,7 +203,6 @@ public final class Vcpu implements AutoCloseable {
      * Returns an exit, or null to carry on.
      */
     private VcpuExit emulateFault(long at) {
-        exits++;
         TrapKind kind;
         int length;
         PatchTable.Site site = patches.at(at);
@@ -295,8 +325,8 @@ public final class Vcpu implements AutoCloseable {
                 patchedTraps++;
                 chargeClock();
                 VcpuExit exit = emulate(kind, site, patched.original().length);
-                if (exit != null && pending == null) {
-                    pending = exit;
+                if (exit != null) {
+                    exitQueue.add(exit);
                     engine.stop();
                 }
                 return;
@@ -307,12 +337,15 @@ public final class Vcpu implements AutoCloseable {
     }
 
     private void onBlock(long address, int size) {
-        if (++blocks >= stopAtBlock || stopRequested) {
-            if (pending == null) {
-                pending = new VcpuExit.Preempted();
+        // Unicorn does not run a block whose hook stopped the engine: count only blocks that run.
+        if (blocks >= stopAtBlock || stopRequested) {
+            if (exitQueue.isEmpty()) {
+                exitQueue.add(PREEMPTED);
             }
             engine.stop();
+            return;
         }
+        blocks++;
     }
 
     private int onPortIn(int port, int size) {
@@ -322,8 +355,12 @@ public final class Vcpu implements AutoCloseable {
 
     private void onPortOut(int port, int size, int value) {
         exits++;
-        if (bus.write(port, size, value) && pending == null) {
-            pending = new VcpuExit.IoOut(port, size, value);
+        if (bus.write(port, size, value)) {
+            // The device has seen the write; the VMM sees it when the engine stops, which
+            // uc_emu_stop makes happen at the end of the current block (RIP is not even synced
+            // inside an instruction hook, so the block cannot be cut at the OUT). Every flagged
+            // OUT of the block is queued, none is lost.
+            exitQueue.add(new VcpuExit.IoOut(port, size, value));
             if (stopInIoHook) {
                 engine.stop();
             } else {

@@ -293,35 +293,47 @@ public final class Engine implements AutoCloseable {
     // ---- hooks -----------------------------------------------------------------------------
 
     public void onInterrupt(InterruptHook hook) {
+        once(upcalls.interrupt, "an interrupt");
         upcalls.interrupt = hook;
         addHook(HOOK_INTR, ON_INTERRUPT, FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, ADDRESS), 0);
     }
 
     public void onBlock(BlockHook hook) {
+        once(upcalls.block, "a block");
         upcalls.block = hook;
         addHook(HOOK_BLOCK, ON_BLOCK, FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS), 0);
     }
 
     public void onPortIn(PortInHook hook) {
+        once(upcalls.in, "a port-in");
         upcalls.in = hook;
         addHook(HOOK_INSN, ON_IN, FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS), INSN_IN);
     }
 
     public void onPortOut(PortOutHook hook) {
+        once(upcalls.out, "a port-out");
         upcalls.out = hook;
         addHook(HOOK_INSN, ON_OUT, FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), INSN_OUT);
     }
 
     public void onCpuid(CpuidHook hook) {
+        once(upcalls.cpuid, "a CPUID");
         upcalls.cpuid = hook;
         addHook(HOOK_INSN, ON_CPUID, FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), INSN_CPUID);
     }
 
     /** The hook only observes: Unicorn then stops with the matching *_UNMAPPED error. */
     public void onUnmappedAccess(UnmappedAccessHook hook) {
+        once(upcalls.unmapped, "an unmapped-access");
         upcalls.unmapped = hook;
         addHook(HOOK_MEM_UNMAPPED, ON_UNMAPPED,
                 FunctionDescriptor.of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS), 0);
+    }
+
+    private static void once(Object existing, String what) {
+        if (existing != null) {
+            throw new IllegalStateException("this engine already has " + what + " hook");
+        }
     }
 
     private void addHook(int type, MethodHandle target, FunctionDescriptor descriptor, int instruction) {

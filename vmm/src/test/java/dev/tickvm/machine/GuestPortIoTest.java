@@ -1,0 +1,53 @@
+package dev.tickvm.machine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.tickvm.host.CostModel;
+import dev.tickvm.host.VirtualClock;
+import dev.tickvm.testing.Guests;
+import dev.tickvm.unicorn.Engine;
+import dev.tickvm.unicorn.X86Register;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Guest IN and OUT at CPL3 (IOPL 3) reach the machine's port bus. */
+class GuestPortIoTest {
+
+    @Test
+    void guestInAndOutReachTheBusWithDeviceRelativeOffsets() {
+        // mov dx, 0x61; in eax, dx; mov r8, rax; mov dx, 0x3fd; in al, dx; mov r9, rax;
+        // mov ebx, 42; mov dx, 0x3f8; mov al, 'A'; out dx, al; mov dx, 0x3fb; out dx, al; hlt
+        byte[] code = Guests.hex("66ba6100 ed 4989c0 66bafd03 ec 4989c1 bb2a000000 66baf803 b041 ee 66bafb03 ee f4");
+        Guests.Capture out = new Guests.Capture();
+        try (Machine m = Guests.builder(code, out).build()) {
+            assertEquals(new VmExit.AllHalted(), m.run());
+            Engine e = m.vcpus().getFirst().engine();
+            assertEquals(0xffff_ffffL, e.read(X86Register.R8)); // unclaimed port: all ones
+            assertEquals(0xffff_ff60L, e.read(X86Register.R9)); // IN AL from offset 5 of 0x3f8
+            assertEquals(42L, e.read(X86Register.RBX));
+        }
+        assertEquals("A", out.serial());
+        assertEquals(List.of(0, 3), out.serialOffsets());
+        assertEquals(List.of(), out.exitCodes());
+    }
+
+    @Test
+    void debugExitEndsTheVmWithTheValueWritten() {
+        // mov edi, 0x2a; mov eax, edi; mov dx, 0xf4; out dx, eax; hlt
+        try (Machine m = Guests.builder(Guests.hex("bf2a000000 89f8 66baf400 ef f4"), new Guests.Capture()).build()) {
+            VmExit exit = m.run();
+            assertEquals(new VmExit.Exited(42), exit);
+            assertEquals(42, exit.exitCode());
+        }
+    }
+
+    @Test
+    void outAndInAreExitsChargedToTheVirtualClock() {
+        // out 0x80, al; in al, 0x80; hlt  (e6 80, e4 80): 3 exits, the HLT's included
+        VirtualClock clock = new VirtualClock(new CostModel(0, 1000));
+        try (Machine m = Guests.builder(Guests.hex("e680 e480 f4"), new Guests.Capture()).clock(clock).build()) {
+            assertEquals(new VmExit.AllHalted(), m.run());
+            assertEquals(3_000L, clock.nanos());
+        }
+    }
+}
