@@ -29,6 +29,30 @@ class SimulatedHostTest {
     }
 
     @Test
+    void aTrueFrequencyOffWholeKilohertzShowsInTheTscButNotInTheKernelsKhz() {
+        VirtualClock clock = new VirtualClock();
+        SimulatedHost host = SimulatedHost.standard("h", clock).withTscHz(2_999_999_500L);
+        assertEquals(2_999_999, host.tscKhz());
+        clock.advance(1_000_000_000L);
+        assertEquals(2_999_999_500L, host.tsc());
+        clock.advance(1);
+        assertEquals(2_999_999_502L, host.tsc());
+    }
+
+    @Test
+    void mulDivBillionIsExactAcrossThe128BitRange() {
+        assertEquals(0, SimulatedHost.mulDivBillion(0, 3_000_000_000L));
+        assertEquals(2, SimulatedHost.mulDivBillion(1, 2_999_999_999L));
+        // 10^18 ns (31.7 years) at 100 GHz: a 10^29 product, 10^20 > 2^64: overflows.
+        assertThrows(ArithmeticException.class, () -> SimulatedHost.mulDivBillion(1_000_000_000_000_000_000L, 100_000_000_000L));
+        // 10^17 ns at 3.9 GHz = 3.9e17 cycles; the product 3.9e26 needs 89 bits.
+        assertEquals(390_000_000_000_000_000L, SimulatedHost.mulDivBillion(100_000_000_000_000_000L, 3_900_000_000L));
+        assertEquals(java.math.BigInteger.valueOf(12_345_678_901_234_567L).multiply(java.math.BigInteger.valueOf(98_765_432_109L))
+                .divide(java.math.BigInteger.valueOf(1_000_000_000L)).longValueExact(),
+                SimulatedHost.mulDivBillion(12_345_678_901_234_567L, 98_765_432_109L));
+    }
+
+    @Test
     void badFrequencyAndFractionBitsAreRejected() {
         VirtualClock clock = new VirtualClock();
         assertThrows(IllegalArgumentException.class, () -> SimulatedHost.standard("h", clock).withTscKhz(0));
