@@ -15,6 +15,17 @@
 #   8 sync   arg0 = TSC cycles, arg1 = shared u64: the tsc_scaling_sync loop (read the shared
 #            value, read the TSC, store it, count readings below the shared value)
 #                               r0 = regressions, r1 = iterations, r2 = largest regression
+#   9 kvmclock arg0 = pvclock page | 1 if the guest trusts TSC_STABLE (CPUID bit 24)
+#            | 2 to skip the clamp (a raw reading, to show what the clamp hides)
+#            read the way Linux's pvclock_clocksource_read does: retry while the version is odd
+#            or changed; without a trusted TSC_STABLE, clamp to a global last value (cmpxchg)
+#                               r0 = ns, r1 = retries, r2 = TSC used, r3 = flags | clamped << 8
+#  10 wallclock arg0 = address of the pvclock_wall_clock
+#                               r0 = sec, r1 = nsec, r2 = version, r3 = retries
+#  11 kvmclock-sync arg0 = reads, arg1 = pvclock page | trust bit, arg2 = shared u64: like sync,
+#            with kvmclock: read the shared value, read kvmclock, store it, count readings below
+#                               r0 = regressions, r1 = retries, r2 = clamps, r3 = largest regression
+#  12 store  arg0 = address, arg1 = u32 value, arg2 = TSC cycles to spin first
 #  15 stop                      the vCPU halts for good
     .include "lib.inc"
     .set MAILBOX_BASE, 0x8000
@@ -29,6 +40,7 @@
     .set R2, 48
     .set R3, 56
     .set DONE, 64
+    .set LAST_VALUE, 0xc008               # pvclock_clocksource_read's global last_value
 
     .section .text.start, "ax"
     .globl _start
@@ -44,7 +56,7 @@ wait:
     jz wait
     cmp rax, 15
     je stop
-    cmp rax, 8
+    cmp rax, 12
     ja unknown
     lea rbx, [rip + table]
     jmp [rbx + rax * 8]
@@ -154,6 +166,134 @@ cmd_sync:
     mov [r15 + R2], r10
     jmp done
 
+cmd_kvmclock:
+    mov rdi, [r15 + ARG0]
+    mov r11, rdi
+    and rdi, -4
+    call pvclock_read
+    mov [r15 + R0], rax
+    mov [r15 + R1], rbx
+    mov [r15 + R2], r8
+    shl r10, 8
+    or r9, r10
+    mov [r15 + R3], r9
+    jmp done
+
+cmd_wallclock:
+    mov rdi, [r15 + ARG0]
+    xor ebx, ebx
+1:  mov esi, [rdi]                      # version
+    mov eax, [rdi + 4]                  # sec
+    mov ecx, [rdi + 8]                  # nsec
+    mov edx, [rdi]
+    test esi, 1
+    jnz 2f
+    cmp edx, esi
+    je 3f
+2:  inc rbx
+    jmp 1b
+3:  mov [r15 + R0], rax
+    mov [r15 + R1], rcx
+    mov [r15 + R2], rsi
+    mov [r15 + R3], rbx
+    jmp done
+
+cmd_kvmclock_sync:
+    mov r12, [r15 + ARG0]               # reads left
+    mov rdi, [r15 + ARG1]
+    mov r11, rdi
+    and rdi, -4
+    mov r13, [r15 + ARG2]               # the shared value
+    xor eax, eax
+    mov [r15 + R0], rax
+    mov [r15 + R1], rax
+    mov [r15 + R2], rax
+    mov [r15 + R3], rax
+    test r12, r12
+    jz done
+1:  mov rcx, [r13]                      # tmp = READ_ONCE(shared)
+    push rcx
+    call pvclock_read
+    pop rcx
+    mov [r13], rax                      # WRITE_ONCE(shared, ns)
+    add [r15 + R1], rbx
+    add [r15 + R2], r10
+    cmp rax, rcx
+    jae 2f
+    inc qword ptr [r15 + R0]
+    sub rcx, rax
+    cmp rcx, [r15 + R3]
+    jbe 2f
+    mov [r15 + R3], rcx
+2:  dec r12
+    jnz 1b
+    jmp done
+
+cmd_store:
+    rdtsc
+    shl rdx, 32
+    or rax, rdx
+    mov rsi, rax
+1:  rdtsc
+    shl rdx, 32
+    or rax, rdx
+    sub rax, rsi
+    cmp rax, [r15 + ARG2]
+    jb 1b
+    mov rdi, [r15 + ARG0]
+    mov rax, [r15 + ARG1]
+    mov [rdi], eax
+    jmp done
+
+# pvclock_read: RDI = pvclock page, R11 bit 0 = trust TSC_STABLE, bit 1 = never clamp.
+# Returns RAX = ns, RBX = retries, R8 = TSC, R9 = flags, R10 = 1 if clamped to last_value.
+# Clobbers RCX, RDX, RSI.
+pvclock_read:
+    xor ebx, ebx
+1:  mov esi, [rdi]                      # version
+    rdtsc
+    shl rdx, 32
+    or rax, rdx
+    mov r8, rax
+    sub rax, [rdi + 8]                  # delta = tsc - tsc_timestamp
+    movsx ecx, byte ptr [rdi + 28]      # tsc_shift
+    test ecx, ecx
+    js 2f
+    shl rax, cl
+    jmp 3f
+2:  neg ecx
+    shr rax, cl
+3:  mov edx, [rdi + 24]                 # tsc_to_system_mul
+    mul rdx
+    shrd rax, rdx, 32                   # (delta * mul) >> 32
+    add rax, [rdi + 16]                 # + system_time
+    movzx r9d, byte ptr [rdi + 29]      # flags
+    mov edx, [rdi]
+    test esi, 1                         # odd: the host was mid-update
+    jnz 4f
+    cmp edx, esi                        # changed: the host updated while we read
+    je 5f
+4:  inc rbx
+    jmp 1b
+5:  xor r10d, r10d
+    test r11, 2
+    jnz 9f
+    test r11, 1
+    jz 6f
+    test r9d, 1                         # PVCLOCK_TSC_STABLE_BIT, and the guest trusts it
+    jnz 9f
+6:  mov rdx, rax                        # ret
+    mov rax, [LAST_VALUE]               # last
+7:  cmp rdx, rax
+    jbe 8f                              # ret <= last: return last
+    lock cmpxchg [LAST_VALUE], rdx
+    jnz 7b                              # lost a race: RAX = the new last; compare again
+    mov rax, rdx
+    ret
+8:  je 9f                               # equal: nothing was hidden
+    mov r10d, 1                         # clamped: this reading was behind another vCPU's
+9:  ret
+
 unknown:
     mov qword ptr [r15 + R0], -1
 done:
@@ -177,3 +317,4 @@ stop:
     .balign 8
 table:
     .quad unknown, cmd_rdtsc, cmd_rdtscp, cmd_rdmsr, cmd_wrmsr, cmd_cpuid, cmd_spin, cmd_batch, cmd_sync
+    .quad cmd_kvmclock, cmd_wallclock, cmd_kvmclock_sync, cmd_store

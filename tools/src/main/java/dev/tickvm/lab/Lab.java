@@ -28,8 +28,14 @@ public final class Lab implements AutoCloseable {
     /** Mailboxes: 0x80 bytes per vCPU (see probe.S). */
     public static final long MAILBOX_BASE = 0x8000;
     public static final long MAILBOX_SIZE = 0x80;
-    /** The shared value of the sync command. */
+    /** The shared value of the sync commands. */
     public static final long SYNC_GLOBAL = 0xc000;
+    /** The probe's global last_value for pvclock reads without a trusted TSC_STABLE bit. */
+    public static final long LAST_VALUE = 0xc008;
+    /** pvclock pages: 32 bytes per vCPU, all in one 4 KiB page. */
+    public static final long PVCLOCK_BASE = 0xa000;
+    /** The pvclock_wall_clock structure. */
+    public static final long WALL_CLOCK = 0xb000;
     /** Batch buffers: 128 KiB (16,384 readings) per vCPU. */
     public static final long BATCH_BASE = 0x20_0000;
     public static final long BATCH_SIZE = 0x2_0000;
@@ -57,6 +63,14 @@ public final class Lab implements AutoCloseable {
      * before the vCPUs are created (KVM_SET_TSC_KHZ on the VM fd); 0 keeps the host's frequency.
      */
     public static Lab create(Unicorn unicorn, SimulatedHost host, int vcpus, long vmTscKhz) {
+        return create(unicorn, host, vcpus, vmTscKhz, Machine.DEFAULT_QUANTUM);
+    }
+
+    /**
+     * As {@link #create(Unicorn, SimulatedHost, int, long)}, with the scheduler's quantum in
+     * blocks: a small one interleaves vCPUs finely, closer to vCPUs that really run in parallel.
+     */
+    public static Lab create(Unicorn unicorn, SimulatedHost host, int vcpus, long vmTscKhz, long quantum) {
         KvmVm kvm = new KvmVm(host, (leaf, subleaf) -> NativeCpuid.query(unicorn, leaf, subleaf));
         if (vmTscKhz != 0) {
             kvm.setTscKhz(vmTscKhz);
@@ -69,6 +83,7 @@ public final class Lab implements AutoCloseable {
         Machine machine = Machine.builder()
                 .unicorn(unicorn)
                 .clock(host.clock())
+                .quantum(quantum)
                 .vcpus(vcpus)
                 .memorySize(memory)
                 .device(Serial16550.COM1, Serial16550.PORTS, new Serial16550(serial::write))
@@ -80,6 +95,7 @@ public final class Lab implements AutoCloseable {
                 .trapEmulators(i -> kvm.createVcpu())
                 .image(probe.loadAddress(), probe.entry(), probe.code())
                 .build();
+        kvm.attachMemory(machine.memory());
         Lab lab = new Lab(host, kvm, machine);
         // Let every probe reach its first HLT, so all start idle.
         lab.settle();
@@ -168,6 +184,95 @@ public final class Lab implements AutoCloseable {
             results.add(new SyncResult(v, r[0], r[1], r[2]));
         }
         return results;
+    }
+
+    // ---- kvmclock ---------------------------------------------------------------------------
+
+    /** Where vCPU {@code vcpu}'s pvclock page goes. */
+    public static long pvclockPage(int vcpu) {
+        return PVCLOCK_BASE + vcpu * 32L;
+    }
+
+    /** The guest enables its kvmclock: WRMSR MSR_KVM_SYSTEM_TIME_NEW = page | 1. */
+    public void enableKvmclock(int vcpu) {
+        wrmsr(vcpu, dev.tickvm.kvm.Msr.KVM_SYSTEM_TIME_NEW, pvclockPage(vcpu) | 1);
+    }
+
+    /** One kvmclock reading by the guest, as Linux reads it. */
+    public record KvmclockReading(long nanos, long retries, long tsc, int flags, boolean clamped) {
+    }
+
+    /**
+     * How the guest treats the TSC_STABLE bit when it reads kvmclock. Linux trusts it when
+     * CPUID 0x40000001 has bit 24 and otherwise clamps every reading to a global last value.
+     */
+    public enum ReadMode {
+        /** Linux with CPUID bit 24: no clamp while TSC_STABLE is set. */
+        TRUST_STABLE(1),
+        /** Linux without it: always clamp. */
+        ALWAYS_CLAMP(0),
+        /** No clamp at all: the raw pvclock value, to show what the clamp hides. */
+        RAW(2);
+
+        final long bits;
+
+        ReadMode(long bits) {
+            this.bits = bits;
+        }
+    }
+
+    /** The guest reads its kvmclock, as Linux's pvclock_clocksource_read does. */
+    public KvmclockReading kvmclock(int vcpu, ReadMode mode) {
+        long[] r = run(vcpu, ProbeCommand.KVMCLOCK, pvclockPage(vcpu) | mode.bits);
+        return new KvmclockReading(r[0], r[1], r[2], (int) (r[3] & 0xff), (r[3] >> 8 & 1) != 0);
+    }
+
+    /** The guest publishes-and-reads the wall clock: WRMSR MSR_KVM_WALL_CLOCK_NEW, then reads it. */
+    public record WallClockReading(long seconds, long nanos, int version, long retries) {
+    }
+
+    public WallClockReading wallClock(int vcpu) {
+        wrmsr(vcpu, dev.tickvm.kvm.Msr.KVM_WALL_CLOCK_NEW, WALL_CLOCK);
+        long[] r = run(vcpu, ProbeCommand.WALLCLOCK, WALL_CLOCK);
+        return new WallClockReading(r[0] & 0xffff_ffffL, r[1] & 0xffff_ffffL, (int) r[2], r[3]);
+    }
+
+    /** What one vCPU saw reading kvmclock against a shared last-seen value. */
+    public record KvmclockSyncResult(int vcpu, long regressions, long retries, long clamps, long largestRegression) {
+    }
+
+    /**
+     * {@code reads} kvmclock reads on each of these vCPUs at once, each compared with a value
+     * shared by all of them (the sync loop with kvmclock instead of the TSC).
+     */
+    public List<KvmclockSyncResult> kvmclockSync(List<Integer> vcpus, long reads, ReadMode mode) {
+        memory.writeLong(SYNC_GLOBAL, 0);
+        for (int v : vcpus) {
+            post(v, ProbeCommand.KVMCLOCK_SYNC, reads, pvclockPage(v) | mode.bits, SYNC_GLOBAL);
+        }
+        awaitAll(vcpus);
+        List<KvmclockSyncResult> results = new ArrayList<>();
+        for (int v : vcpus) {
+            long[] r = results(v);
+            results.add(new KvmclockSyncResult(v, r[0], r[1], r[2], r[3]));
+        }
+        return results;
+    }
+
+    /**
+     * A torn read: the page's version is made odd (as if the host were mid-update), vCPU
+     * {@code reader} reads kvmclock, and vCPU {@code writer} restores an even version after
+     * spinning {@code delayCycles}. The reading must come after the retry.
+     */
+    public KvmclockReading tornKvmclockRead(int reader, int writer, long delayCycles) {
+        long page = pvclockPage(reader);
+        int version = memory.readInt(page);
+        memory.writeInt(page, version | 1);
+        post(reader, ProbeCommand.KVMCLOCK, page | ReadMode.TRUST_STABLE.bits);
+        post(writer, ProbeCommand.STORE, page, (version | 1) + 1, delayCycles);
+        awaitAll(List.of(reader, writer));
+        long[] r = results(reader);
+        return new KvmclockReading(r[0], r[1], r[2], (int) (r[3] & 0xff), (r[3] >> 8 & 1) != 0);
     }
 
     /** Stops the probe on a vCPU for good (it halts). */

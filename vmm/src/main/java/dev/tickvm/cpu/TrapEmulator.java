@@ -30,4 +30,11 @@ public interface TrapEmulator {
      * A guest CPUID. Returns {eax, ebx, ecx, edx}, or null to let the emulated CPU answer.
      */
     int[] cpuid(int leaf, int subleaf);
+
+    /**
+     * Called each time the vCPU is about to enter the guest (each scheduling turn), like KVM's
+     * request processing in vcpu_enter_guest: deferred work such as a clock update is due here.
+     */
+    default void beforeEntry() {
+    }
 }

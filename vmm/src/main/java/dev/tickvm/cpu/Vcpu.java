@@ -143,6 +143,7 @@ public final class Vcpu implements AutoCloseable {
             return exitQueue.poll();
         }
         stopAtBlock = blocks + Math.max(1, blockQuantum);
+        emulator.beforeEntry();
         while (true) {
             vector = -1;
             CrashRecord.resume(id, rip);

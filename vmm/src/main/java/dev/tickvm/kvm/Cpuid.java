@@ -18,6 +18,8 @@ final class Cpuid {
     static final int RDTSCP_BIT = 1 << 27;
     static final int INVARIANT_TSC_BIT = 1 << 8;
     static final long APIC_KHZ = 1_000_000;
+    /** KVM_FEATURE_CLOCKSOURCE (0), CLOCKSOURCE2 (3), CLOCKSOURCE_STABLE_BIT (24). */
+    static final int KVM_CLOCK_FEATURES = 1 | 1 << 3 | 1 << 24;
 
     private Cpuid() {
     }
@@ -27,7 +29,7 @@ final class Cpuid {
             // The max hypervisor leaf is 0x40000010 because the timing leaf is exposed, as
             // QEMU does with invtsc and a known TSC frequency.
             case KVM_SIGNATURE_LEAF -> new int[] {KVM_TIMING_LEAF, SIGNATURE_EBX, SIGNATURE_ECX, SIGNATURE_EDX};
-            case KVM_FEATURES_LEAF -> new int[] {0, 0, 0, 0};
+            case KVM_FEATURES_LEAF -> new int[] {KVM_CLOCK_FEATURES, 0, 0, 0};
             case KVM_TIMING_LEAF -> new int[] {(int) vcpu.getTscKhz(), (int) APIC_KHZ, 0, 0};
             case 0x1 -> withBit(vcpu, leaf, subleaf, 2, HYPERVISOR_BIT);
             case 0x7 -> subleaf == 0 ? withBit(vcpu, leaf, subleaf, 1, TSC_ADJUST_BIT) : null;

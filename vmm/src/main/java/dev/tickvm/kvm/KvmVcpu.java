@@ -22,6 +22,10 @@ public final class KvmVcpu implements TrapEmulator {
     private long tscAdjust;
     private long tscAux;
     private long thisTscGeneration = -1;
+    private long systemTimeMsr;
+    private Pvclock pvclock;
+    /** Host ns at which a requested clock update becomes due at the next entry, or -1. */
+    private long clockUpdateDue = -1;
 
     KvmVcpu(KvmVm vm, int id) {
         this.vm = vm;
@@ -58,6 +62,8 @@ public final class KvmVcpu implements TrapEmulator {
             case Msr.IA32_TSC -> readTsc();
             case Msr.IA32_TSC_ADJUST -> tscAdjust;
             case Msr.TSC_AUX -> tscAux;
+            case Msr.KVM_SYSTEM_TIME, Msr.KVM_SYSTEM_TIME_NEW -> systemTimeMsr;
+            case Msr.KVM_WALL_CLOCK, Msr.KVM_WALL_CLOCK_NEW -> vm.wallClockMsr();
             default -> throw new UnknownMsrException(index, "not emulated by KVM here (#GP)");
         };
     }
@@ -70,16 +76,24 @@ public final class KvmVcpu implements TrapEmulator {
                 long adjustment = value - readTsc();
                 tscOffset += adjustment;
                 tscAdjust += adjustment;
+                guestTimeUpdate();
             }
             case Msr.IA32_TSC_ADJUST -> {
                 tscOffset += value - tscAdjust;
                 tscAdjust = value;
+                guestTimeUpdate();
             }
             case Msr.TSC_AUX -> {
                 if (value >>> 32 != 0) {
                     throw new UnknownMsrException(index, "reserved bits 63:32 set in 0x" + Long.toHexString(value) + " (#GP)");
                 }
                 tscAux = value;
+            }
+            case Msr.KVM_SYSTEM_TIME -> writeSystemTime(value, true, false);
+            case Msr.KVM_SYSTEM_TIME_NEW -> writeSystemTime(value, false, false);
+            case Msr.KVM_WALL_CLOCK, Msr.KVM_WALL_CLOCK_NEW -> {
+                vm.setWallClockMsr(value);
+                vm.writeWallClock(value);
             }
             default -> throw new UnknownMsrException(index, "not emulated by KVM here (#GP)");
         }
@@ -102,6 +116,8 @@ public final class KvmVcpu implements TrapEmulator {
             case Msr.IA32_TSC -> readTsc();
             case Msr.IA32_TSC_ADJUST -> tscAdjust;
             case Msr.TSC_AUX -> tscAux;
+            case Msr.KVM_SYSTEM_TIME, Msr.KVM_SYSTEM_TIME_NEW -> systemTimeMsr;
+            case Msr.KVM_WALL_CLOCK, Msr.KVM_WALL_CLOCK_NEW -> vm.wallClockMsr();
             default -> throw new KvmException(Errno.EINVAL, "KVM_GET_MSRS: " + Msr.name(index) + " is not supported");
         };
     }
@@ -115,6 +131,10 @@ public final class KvmVcpu implements TrapEmulator {
             case Msr.IA32_TSC -> synchronizeTsc(value, true);
             case Msr.IA32_TSC_ADJUST -> tscAdjust = value;
             case Msr.TSC_AUX -> tscAux = value;
+            case Msr.KVM_SYSTEM_TIME -> writeSystemTime(value, true, true);
+            case Msr.KVM_SYSTEM_TIME_NEW -> writeSystemTime(value, false, true);
+            // Host-initiated: stored only; the guest's own write publishes the wall clock.
+            case Msr.KVM_WALL_CLOCK, Msr.KVM_WALL_CLOCK_NEW -> vm.setWallClockMsr(value);
             default -> throw new KvmException(Errno.EINVAL, "KVM_SET_MSRS: " + Msr.name(index) + " is not supported");
         }
     }
@@ -149,6 +169,7 @@ public final class KvmVcpu implements TrapEmulator {
         virtualTscKhz = userKhz;
         tscRatio = ratio;
         nsecToCycles = TscMath.timeScale(userKhz * 1000, 1_000_000_000L);
+        guestTimeUpdate();
     }
 
     /** The TSC multiplier in use (the default ratio means no scaling). */
@@ -245,6 +266,87 @@ public final class KvmVcpu implements TrapEmulator {
             vm.nrVcpusMatchedTsc++;
         }
         thisTscGeneration = vm.curTscGeneration;
+        vm.trackTscMatching(!matched, this);
+    }
+
+    // ---- kvmclock ------------------------------------------------------------------------
+
+    /**
+     * kvm_write_system_time: stores the MSR; bit 0 enables the pvclock page at the rest of the
+     * value. The boot vCPU switching between the legacy and new MSRs forces a master clock
+     * update (the legacy MSR rules the master clock out).
+     */
+    private void writeSystemTime(long value, boolean legacy, boolean hostInitiated) {
+        boolean masterclockUpdate = false;
+        if (id == 0 && !hostInitiated && vm.bootVcpuRunsOldKvmclock != legacy) {
+            vm.bootVcpuRunsOldKvmclock = legacy;
+            masterclockUpdate = true;
+        }
+        systemTimeMsr = value;
+        if (masterclockUpdate) {
+            vm.masterclockUpdate();
+        } else {
+            vm.globalClockUpdate(this);
+        }
+    }
+
+    /** Asks for this vCPU's pvclock to be refreshed at its first entry at or after {@code dueNanos}. */
+    void requestClockUpdate(long dueNanos) {
+        if (clockUpdateDue < 0 || dueNanos < clockUpdateDue) {
+            clockUpdateDue = dueNanos;
+        }
+    }
+
+    @Override
+    public void beforeEntry() {
+        if (clockUpdateDue >= 0 && host.monotonicNanos() >= clockUpdateDue) {
+            clockUpdateDue = -1;
+            guestTimeUpdate();
+        }
+    }
+
+    /** Whether this vCPU's pvclock page is enabled and lies where KVM can write it. */
+    public boolean pvclockEnabled() {
+        return (systemTimeMsr & 1) != 0 && vm.memory() != null && Pvclock.placeable(vm.memory(), systemTimeMsr & ~1L);
+    }
+
+    /** What was last published on this vCPU's pvclock page, or null. */
+    public Pvclock pvclock() {
+        return pvclock;
+    }
+
+    /**
+     * kvm_guest_time_update: publishes this vCPU's pvclock page. With the master clock every
+     * vCPU uses the same host reference and the TSC_STABLE bit; otherwise a fresh host reading.
+     */
+    void guestTimeUpdate() {
+        clockUpdateDue = -1;
+        if (!pvclockEnabled()) {
+            return;
+        }
+        long hostTsc;
+        long kernelNs;
+        if (vm.useMasterClock) {
+            hostTsc = vm.masterCycleNow;
+            kernelNs = vm.masterKernelNs;
+        } else {
+            SimulatedHost.Reading r = host.read();
+            hostTsc = r.tsc();
+            kernelNs = r.monotonicNanos();
+        }
+        TscMath.TimeScale scale = TscMath.timeScale(1_000_000_000L, pvclockTscHz());
+        pvclock = Pvclock.publish(vm.memory(), systemTimeMsr & ~1L, guestTscAt(hostTsc), kernelNs + vm.kvmclockOffset,
+                scale, vm.useMasterClock ? Pvclock.TSC_STABLE_BIT : 0);
+    }
+
+    /**
+     * The guest TSC frequency the pvclock scale is derived from. KVM: the host's tsc_khz scaled
+     * by the ratio, in whole kHz. Exact: the host TSC's true Hz scaled by the ratio.
+     */
+    public long pvclockTscHz() {
+        return vm.pvclockMode() == PvclockMode.KVM_COMPAT
+                ? TscMath.scale(host.tscKhz(), tscRatio, host.fracBits()) * 1000
+                : TscMath.scale(host.tscHz(), tscRatio, host.fracBits());
     }
 
     /** The TSC generation this vCPU last synchronized to. */

@@ -1,0 +1,12 @@
+package dev.tickvm.kvm;
+
+/** How the pvclock's TSC-to-ns scale is derived from the guest TSC frequency (TIME.md section 3). */
+public enum PvclockMode {
+    /**
+     * As KVM does: from the host's tsc_khz scaled by the TSC ratio, in whole kHz. A guest whose
+     * TSC really runs at 2,499,999,999.99 Hz is converted as if it ran at 2,499,999,000 Hz.
+     */
+    KVM_COMPAT,
+    /** From the guest TSC's true frequency in Hz (the host's true Hz scaled by the ratio). */
+    EXACT
+}

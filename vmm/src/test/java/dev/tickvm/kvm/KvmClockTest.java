@@ -1,0 +1,240 @@
+package dev.tickvm.kvm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tickvm.host.SimulatedHost;
+import dev.tickvm.host.VirtualClock;
+import dev.tickvm.memory.GuestMemory;
+import java.util.HexFormat;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** kvmclock in the kvm layer: TIME.md sections 6 and 7, with exact bytes and numbers. */
+class KvmClockTest {
+    private static final long SECOND = 1_000_000_000L;
+    private static final long PAGE = 0x5000;
+    private static final long EPOCH = SimulatedHost.DEFAULT_BOOT_EPOCH_NANOS;
+    private final VirtualClock clock = new VirtualClock();
+    private final GuestMemory memory = new GuestMemory(GuestMemory.MIN_SIZE);
+    private SimulatedHost host = SimulatedHost.standard("test", clock);
+
+    @AfterEach
+    void close() {
+        memory.close();
+    }
+
+    private KvmVm vm() {
+        KvmVm vm = new KvmVm(host, (leaf, subleaf) -> new int[4]);
+        vm.attachMemory(memory);
+        return vm;
+    }
+
+    @Test
+    void enablingKvmclockPublishesThePageWithTheMasterReference() {
+        KvmVm vm = vm();
+        KvmVcpu vcpu = vm.createVcpu();
+        assertTrue(vm.usesMasterClock());
+        clock.advance(SECOND);
+        vcpu.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE | 1);
+        // version 2 (odd 1 while writing), tsc_timestamp 0 and system_time 0 from the master
+        // reference taken at creation, mul 0xaaaaaaaa, shift -1 (3 GHz), flags TSC_STABLE.
+        assertEquals("02000000" + "00000000" + "0000000000000000" + "0000000000000000" + "aaaaaaaa" + "ff" + "01" + "0000",
+                HexFormat.of().formatHex(memory.read(PAGE, 32)));
+        Pvclock page = Pvclock.read(memory, PAGE);
+        assertEquals(new Pvclock(2, 0, 0, 0xaaaaaaaa, -1, 1), page);
+        // The guest at TSC 3e9 (1 s) reads 999,999,999 ns: mul truncation, as KVM.
+        assertEquals(999_999_999L, page.nanosAt(vcpu.readTsc()));
+        assertEquals(999_999_999L, vm.getClock().clock());
+    }
+
+    @Test
+    void everyPublicationBumpsTheVersionByTwoAndLeavesItEven() {
+        KvmVm vm = vm();
+        KvmVcpu vcpu = vm.createVcpu();
+        vcpu.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE | 1);
+        assertEquals(2, memory.readInt(PAGE));
+        vcpu.writeMsr(Msr.IA32_TSC_ADJUST, 1L << 30);
+        assertEquals(4, memory.readInt(PAGE));
+        // A page left odd (the guest scribbled on it): the next version is (old + 1) | 1, then + 1.
+        memory.writeInt(PAGE, 7);
+        vm.setClock(ClockData.of(0));
+        assertEquals(10, memory.readInt(PAGE));
+    }
+
+    @Test
+    void disabledOrMisplacedPagesAreNotWritten() {
+        KvmVm vm = vm();
+        KvmVcpu vcpu = vm.createVcpu();
+        vcpu.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE);
+        assertFalse(vcpu.pvclockEnabled());
+        assertNull(vcpu.pvclock());
+        vcpu.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, (PAGE + 0xff0) | 1);
+        assertFalse(vcpu.pvclockEnabled(), "a page that crosses a 4 KiB boundary");
+        assertEquals(0, memory.readInt(PAGE + 0xff0));
+        assertEquals((PAGE + 0xff0) | 1, vcpu.readMsr(Msr.KVM_SYSTEM_TIME_NEW));
+    }
+
+    @Test
+    void getClockGivesAllFlagsWithTheMasterClockFromOneReading() {
+        KvmVm vm = vm();
+        vm.createVcpu();
+        clock.advance(SECOND);
+        ClockData data = vm.getClock();
+        assertEquals(new ClockData(999_999_999L, ClockData.TSC_STABLE | ClockData.REALTIME | ClockData.HOST_TSC,
+                EPOCH + SECOND, 3_000_000_000L), data);
+    }
+
+    @Test
+    void withoutAStableHostTscGetClockIsHostNanosPlusTheOffsetAndNoFlags() {
+        host = host.withTscStable(false);
+        KvmVm vm = vm();
+        KvmVcpu vcpu = vm.createVcpu();
+        clock.advance(SECOND);
+        assertFalse(vm.usesMasterClock());
+        assertEquals(new ClockData(SECOND, 0, 0, 0), vm.getClock());
+        vcpu.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE | 1);
+        // Per-vCPU reference taken now: TSC 3e9 at 1 s, no TSC_STABLE flag.
+        assertEquals(new Pvclock(2, 3_000_000_000L, SECOND, 0xaaaaaaaa, -1, 0), Pvclock.read(memory, PAGE));
+    }
+
+    @Test
+    void setClockSetsTheOffsetFromTheMasterReferenceAndRepublishes() {
+        KvmVm vm = vm();
+        KvmVcpu vcpu = vm.createVcpu();
+        vcpu.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE | 1);
+        clock.advance(SECOND);
+        vm.setClock(ClockData.of(180 * SECOND));
+        assertEquals(179 * SECOND, vm.kvmclockOffset());
+        assertEquals(new Pvclock(4, 3_000_000_000L, 180 * SECOND, 0xaaaaaaaa, -1, 1), Pvclock.read(memory, PAGE));
+        assertEquals(180 * SECOND, vm.getClock().clock());
+        clock.advance(SECOND);
+        assertEquals(180 * SECOND + 999_999_999L, vm.getClock().clock());
+    }
+
+    @Test
+    void setClockWithRealtimeAddsTheRealtimeThatPassedButNeverStepsBack() {
+        KvmVm vm = vm();
+        vm.createVcpu();
+        clock.advance(10 * SECOND);
+        long now = EPOCH + 10 * SECOND;
+        vm.setClock(new ClockData(50 * SECOND, ClockData.REALTIME, now - 5 * SECOND, 0));
+        assertEquals(55 * SECOND, vm.getClock().clock());
+        vm.setClock(new ClockData(50 * SECOND, ClockData.REALTIME, now + 5 * SECOND, 0));
+        assertEquals(50 * SECOND, vm.getClock().clock(), "a realtime in the future does not step back");
+    }
+
+    @Test
+    void setClockRejectsUnknownFlags() {
+        KvmVm vm = vm();
+        vm.createVcpu();
+        assertEquals(Errno.EINVAL, assertThrows(KvmException.class, () -> vm.setClock(new ClockData(0, 1, 0, 0))).errno());
+    }
+
+    @Test
+    void wallClockHoldsTheRealtimeOfKvmclockZeroUnderTheVersionProtocol() {
+        KvmVm vm = vm();
+        KvmVcpu vcpu = vm.createVcpu();
+        clock.advance(2_500_000_000L);
+        vcpu.writeMsr(Msr.KVM_WALL_CLOCK_NEW, 0x6000);
+        // realtime EPOCH + 2.5 s minus kvmclock 2,499,999,999 (master clock truncation): EPOCH + 1 ns.
+        long sec = EPOCH / SECOND;
+        byte[] expected = new byte[12];
+        java.nio.ByteBuffer.wrap(expected).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(2).putInt((int) sec).putInt(1);
+        assertArrayEquals(expected, memory.read(0x6000, 12));
+        assertEquals(0x6000, vcpu.readMsr(Msr.KVM_WALL_CLOCK_NEW));
+        // A host-initiated write only stores the MSR.
+        vcpu.setMsr(Msr.KVM_WALL_CLOCK_NEW, 0x7000);
+        assertEquals(0, memory.readInt(0x7000));
+    }
+
+    @Test
+    void theBootVcpuOnTheLegacyMsrTurnsTheMasterClockOff() {
+        KvmVm vm = vm();
+        KvmVcpu vcpu = vm.createVcpu();
+        vcpu.writeMsr(Msr.KVM_SYSTEM_TIME, PAGE | 1);
+        assertFalse(vm.usesMasterClock());
+        assertEquals(0, Pvclock.read(memory, PAGE).flags());
+        vcpu.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE | 1);
+        assertTrue(vm.usesMasterClock());
+        assertEquals(Pvclock.TSC_STABLE_BIT, Pvclock.read(memory, PAGE).flags());
+    }
+
+    @Test
+    void aNewTscGenerationMovesTheMasterClockAndUnmatchedVcpusDropIt() {
+        KvmVm vm = vm();
+        KvmVcpu a = vm.createVcpu();
+        KvmVcpu b = vm.createVcpu();
+        a.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE | 1);
+        b.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, (PAGE + 32) | 1);
+        assertTrue(vm.usesMasterClock());
+        clock.advance(SECOND);
+        b.setAttr(TscAttribute.GROUP_TSC_CTRL, TscAttribute.TSC_OFFSET, 42);
+        assertFalse(vm.usesMasterClock());
+        assertEquals(0, Pvclock.read(memory, PAGE).flags());
+        assertEquals(0, Pvclock.read(memory, PAGE + 32).flags());
+        a.setAttr(TscAttribute.GROUP_TSC_CTRL, TscAttribute.TSC_OFFSET, 42);
+        assertTrue(vm.usesMasterClock(), "both offsets equal again: matched");
+        assertEquals(Pvclock.TSC_STABLE_BIT, Pvclock.read(memory, PAGE).flags());
+    }
+
+    @Test
+    void otherVcpusRefreshTheirPageAHundredMillisecondsAfterAGlobalRequest() {
+        host = host.withTscStable(false);
+        KvmVm vm = vm();
+        KvmVcpu a = vm.createVcpu();
+        KvmVcpu b = vm.createVcpu();
+        b.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, (PAGE + 32) | 1);
+        clock.advance(SECOND);
+        a.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE | 1);
+        assertEquals(0, Pvclock.read(memory, PAGE + 32).systemTime(), "b still has its old reference");
+        clock.advance(99_999_999);
+        b.beforeEntry();
+        assertEquals(0, Pvclock.read(memory, PAGE + 32).systemTime());
+        clock.advance(1);
+        b.beforeEntry();
+        assertEquals(SECOND + 100_000_000, Pvclock.read(memory, PAGE + 32).systemTime());
+    }
+
+    @Test
+    void kvmCompatScalesFromWholeKilohertzAndExactFromTheTrueFrequency() {
+        KvmVm vm = vm();
+        vm.setTscKhz(2_500_000);
+        KvmVcpu vcpu = vm.createVcpu();
+        // The guest TSC really runs at 3e9 * 0xD55555555555 / 2^48 = 2,499,999,999.99 Hz.
+        assertEquals(2_499_999_000L, vcpu.pvclockTscHz());
+        vm.setPvclockMode(PvclockMode.EXACT);
+        assertEquals(2_499_999_999L, vcpu.pvclockTscHz());
+    }
+
+    @Test
+    void kvmCompatDriftsAgainstTrueTimeAndExactDoesNot() {
+        // A 1.5 GHz guest on a host whose TSC truly runs at 2,999,999,500 Hz (tsc_khz 2,999,999).
+        host = host.withTscHz(2_999_999_500L);
+        assertEquals(833, driftNanosPerSecond(PvclockMode.KVM_COMPAT));
+        // Exact leaves only the pvclock format's own truncations (32-bit mul, whole ns): -1 ns.
+        assertEquals(-1, driftNanosPerSecond(PvclockMode.EXACT));
+    }
+
+    /** kvmclock read through the pvclock page after 1 s, minus 1 s, in a fresh VM. */
+    private long driftNanosPerSecond(PvclockMode mode) {
+        VirtualClock own = new VirtualClock();
+        SimulatedHost h = host.withBootEpoch(EPOCH);
+        h = new SimulatedHost(h.name(), own, h.tscHz(), h.tscAtBoot(), h.bootEpochNanos(), h.realtimeErrorNanos(),
+                h.fracBits(), h.tscStable());
+        KvmVm vm = new KvmVm(h, (leaf, subleaf) -> new int[4]);
+        vm.attachMemory(memory);
+        vm.setTscKhz(1_500_000);
+        vm.setPvclockMode(mode);
+        KvmVcpu vcpu = vm.createVcpu();
+        vcpu.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE | 1);
+        Pvclock page = Pvclock.read(memory, PAGE);
+        long start = page.nanosAt(vcpu.readTsc());
+        own.advance(SECOND);
+        return page.nanosAt(vcpu.readTsc()) - start - SECOND;
+    }
+}
