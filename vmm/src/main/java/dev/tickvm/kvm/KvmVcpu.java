@@ -26,6 +26,7 @@ public final class KvmVcpu implements TrapEmulator {
     private Pvclock pvclock;
     /** Host ns at which a requested clock update becomes due at the next entry, or -1. */
     private long clockUpdateDue = -1;
+    private boolean guestStoppedRequest;
 
     KvmVcpu(KvmVm vm, int id) {
         this.vm = vm;
@@ -290,6 +291,18 @@ public final class KvmVcpu implements TrapEmulator {
         }
     }
 
+    /**
+     * KVM_KVMCLOCK_CTRL: tells the guest it was stopped by the host (PVCLOCK_GUEST_STOPPED in
+     * its pvclock page), so its soft-lockup watchdog does not fire. The guest clears the bit.
+     */
+    public void kvmclockCtrl() {
+        if (!pvclockEnabled()) {
+            throw new KvmException(Errno.EINVAL, "KVM_KVMCLOCK_CTRL: vCPU " + id + " has no kvmclock page");
+        }
+        guestStoppedRequest = true;
+        guestTimeUpdate();
+    }
+
     /** Asks for this vCPU's pvclock to be refreshed at its first entry at or after {@code dueNanos}. */
     void requestClockUpdate(long dueNanos) {
         if (clockUpdateDue < 0 || dueNanos < clockUpdateDue) {
@@ -335,8 +348,10 @@ public final class KvmVcpu implements TrapEmulator {
             kernelNs = r.monotonicNanos();
         }
         TscMath.TimeScale scale = TscMath.timeScale(1_000_000_000L, pvclockTscHz());
+        int flags = (vm.useMasterClock ? Pvclock.TSC_STABLE_BIT : 0) | (guestStoppedRequest ? Pvclock.GUEST_STOPPED_BIT : 0);
+        guestStoppedRequest = false;
         pvclock = Pvclock.publish(vm.memory(), systemTimeMsr & ~1L, guestTscAt(hostTsc), kernelNs + vm.kvmclockOffset,
-                scale, vm.useMasterClock ? Pvclock.TSC_STABLE_BIT : 0);
+                scale, flags);
     }
 
     /**
