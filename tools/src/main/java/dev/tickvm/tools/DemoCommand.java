@@ -6,9 +6,12 @@ import java.io.PrintStream;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 
-@Command(name = "demo", mixinStandardHelpOptions = true,
+@Command(name = "demo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"Shows what tickvm does: boots rdtsc-loop (1,000,000 trapped RDTSCs, checked monotonic)",
-            "and smp-hello on 4 vCPUs, on the virtual host clock, and prints what the guests report."})
+            "and smp-hello on 4 vCPUs, on the virtual host clock, and prints what the guests report."},
+        footer = {"", "Examples:",
+            "  ./tickvm demo",
+            "  ./tickvm demo --unicorn-lib /usr/lib/x86_64-linux-gnu/libunicorn.so.2   on another Unicorn"})
 final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() {

@@ -3,7 +3,6 @@ package dev.tickvm.tools;
 import dev.tickvm.images.GuestImage;
 import dev.tickvm.images.GuestImages;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -25,7 +24,7 @@ final class ImageArgument {
             try {
                 return GuestImages.fromFile(path);
             } catch (IOException e) {
-                throw new UncheckedIOException(e);
+                throw new IllegalArgumentException(e.getMessage(), e);
             }
         }
         return GuestImages.require(nameOrPath);

@@ -5,8 +5,11 @@ import dev.tickvm.images.GuestImages;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 
-@Command(name = "images", mixinStandardHelpOptions = true,
-        description = "Lists the guest images built into tickvm (sources in guest-images/src/main/guest).")
+@Command(name = "images", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Lists the guest images built into tickvm (sources in guest-images/src/main/guest).",
+        footer = {"", "Examples:",
+            "  ./tickvm images",
+            "  ./tickvm run --image probe      (any listed name works with run --image)"})
 final class ImagesCommand implements Callable<Integer> {
     @Override
     public Integer call() {

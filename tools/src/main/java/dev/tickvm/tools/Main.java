@@ -15,12 +15,14 @@ import picocli.CommandLine.ScopeType;
         description = {
             "A lab for guest time: runs tiny x86-64 guests on the Unicorn emulator and virtualizes their",
             "TSC and kvmclock the way KVM does, on a simulated host clock that makes every run reproducible."},
-        subcommands = {RunCommand.class, ImagesCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {RunCommand.class, ImagesCommand.class, DemoCommand.class, dev.tickvm.scenario.ScenarioCommand.class,
+            CommandLine.HelpCommand.class},
         footer = {"", "Examples:",
             "  ./tickvm demo                                  what tickvm does, in one minute",
             "  ./tickvm images                                the guest images built in",
             "  ./tickvm run --image rdtsc-loop                1,000,000 trapped RDTSCs",
             "  ./tickvm run --image smp-hello --vcpus 8       eight vCPUs, round-robin",
+            "  ./tickvm scenario scenarios/tsc_msrs_test.tvs  a KVM selftest as a scenario",
             "",
             "Unicorn: ./tickvm installs 2.1.x into ~/.cache/tickvm; --unicorn-lib or TICKVM_UNICORN_LIB",
             "loads another libunicorn.so.2. Exit codes: the guest's own on a debug exit, 2 bad usage,",
@@ -47,7 +49,7 @@ public final class Main implements Callable<Integer> {
      * The Unicorn to use: --unicorn-lib if given, else the process default. Warns once on
      * stderr when it is a 2.0.x with known defects.
      */
-    static Unicorn unicorn() {
+    public static Unicorn unicorn() {
         Unicorn unicorn = unicornLibrary != null ? Unicorn.useLibrary(unicornLibrary) : Unicorn.get();
         if (unicorn.version().hasKnown201Defects() && !warned) {
             warned = true;
@@ -69,12 +71,17 @@ public final class Main implements Callable<Integer> {
 
     /** Runs the command line and returns the exit code (for tests). */
     public static int execute(String... args) {
+        // One execution's --unicorn-lib must not leak into the next in the same JVM.
+        unicornLibrary = null;
+        warned = false;
         CommandLine cl = commandLine();
         return cl.execute(args);
     }
 
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
+        // Descriptions and footers are written for 100 columns; picocli's 80 would re-wrap them.
+        cl.setUsageHelpWidth(100);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             boolean verbose = parsed.matchedOptionValue("--verbose", false)
                     || parsed.subcommands().stream().anyMatch(p -> p.matchedOptionValue("--verbose", false));
@@ -95,7 +102,7 @@ public final class Main implements Callable<Integer> {
     }
 
     /** --version: tickvm, Unicorn (if loadable) and Java. */
-    static final class Version implements CommandLine.IVersionProvider {
+    public static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
             String own = Main.class.getPackage().getImplementationVersion();

@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "run",
-        mixinStandardHelpOptions = true,
+        mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"Boots a guest image and runs it until it exits, faults, halts or runs out of budget.",
             "The guest's serial output goes to stdout (or --serial FILE); a one-line summary goes to stderr.",
             "The exit code is the guest's debug-exit code, or 3 (all halted), 4 (fault), 5 (budget)."},

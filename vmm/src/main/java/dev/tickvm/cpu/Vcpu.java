@@ -347,6 +347,8 @@ public final class Vcpu implements AutoCloseable {
             return;
         }
         blocks++;
+        // If Unicorn aborts the process translating the next block, this is the last word.
+        CrashRecord.resume(id, address);
     }
 
     private int onPortIn(int port, int size) {

@@ -131,7 +131,14 @@ public final class KvmVcpu implements TrapEmulator {
         switch (index) {
             case Msr.IA32_TSC -> synchronizeTsc(value, true);
             case Msr.IA32_TSC_ADJUST -> tscAdjust = value;
-            case Msr.TSC_AUX -> tscAux = value;
+            case Msr.TSC_AUX -> {
+                // Bits 63:32 are reserved for an Intel-compatible guest, host writes included.
+                if (value >>> 32 != 0) {
+                    throw new KvmException(Errno.EINVAL, "KVM_SET_MSRS: TSC_AUX bits 63:32 are reserved, got 0x"
+                            + Long.toHexString(value));
+                }
+                tscAux = value;
+            }
             case Msr.KVM_SYSTEM_TIME -> writeSystemTime(value, true, true);
             case Msr.KVM_SYSTEM_TIME_NEW -> writeSystemTime(value, false, true);
             // Host-initiated: stored only; the guest's own write publishes the wall clock.
@@ -231,7 +238,9 @@ public final class KvmVcpu implements TrapEmulator {
                 // Within one second of virtual cycles of the expected value: meant to be in sync.
                 long expected = vm.lastTscWrite + nsecToCycles.apply(elapsed);
                 long hz = virtualTscKhz * 1000;
-                synchronizing = data < expected + hz && data + hz > expected;
+                // u64 comparisons, as Linux's: a value near 2^64 is far from a small one.
+                synchronizing = Long.compareUnsigned(data, expected + hz) < 0
+                        && Long.compareUnsigned(data + hz, expected) > 0;
             }
         }
         if (userInitiated) {

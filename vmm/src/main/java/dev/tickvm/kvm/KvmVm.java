@@ -271,9 +271,20 @@ public final class KvmVm {
         return nativeCpuid.apply(leaf, subleaf);
     }
 
+    /**
+     * KVM's max_guest_tsc_khz: the frequency the largest ratio gives on this host, capped at
+     * 0xffffffff kHz (VMX reaches the cap; SVM at 3 GHz about 768,000,000 kHz).
+     */
+    public long maxGuestTscKhz() {
+        int frac = host.fracBits();
+        long max = TscMath.scale(host.tscKhz(), TscMath.maxRatio(frac), frac);
+        return Long.compareUnsigned(max, 0xffff_ffffL) > 0 || max < 0 ? 0xffff_ffffL : max;
+    }
+
     void checkTscKhz(long khz) {
-        if (khz < 0 || khz >= 0xffff_ffffL) {
-            throw new KvmException(Errno.EINVAL, "TSC frequency " + khz + " kHz out of range");
+        if (khz < 0 || khz >= maxGuestTscKhz()) {
+            throw new KvmException(Errno.EINVAL, "TSC frequency " + khz + " kHz out of range (this host gives at most "
+                    + (maxGuestTscKhz() - 1) + " kHz)");
         }
     }
 }

@@ -254,4 +254,35 @@ class KvmVcpuTest {
         assertArrayEquals(new int[] {0x11, 0x22, 0x33, 0x44 | 1 << 8}, vcpu.cpuid(0x80000007, 0));
         assertNull(vcpu.cpuid(0, 0), "other leaves are the CPU model's");
     }
+
+    @Test
+    void theSynchronizationWindowComparesUnsignedAsLinuxDoes() {
+        KvmVm vm = vm();
+        KvmVcpu a = vm.createVcpu();
+        KvmVcpu b = vm.createVcpu();
+        a.setMsr(Msr.IA32_TSC, 1);
+        long generation = vm.tscGeneration();
+        // -1000 is 2^64 - 1000: nowhere near 1 in u64, so a new generation.
+        b.setMsr(Msr.IA32_TSC, -1000);
+        assertEquals(generation + 1, vm.tscGeneration());
+        assertEquals(-1000L, b.readTsc());
+    }
+
+    @Test
+    void hostWritesOfTscAuxReservedBitsAreRejected() {
+        KvmVcpu vcpu = vm().createVcpu();
+        assertEquals(Errno.EINVAL, assertThrows(KvmException.class, () -> vcpu.setMsr(Msr.TSC_AUX, 0x1_0000_0007L)).errno());
+        assertEquals(0, vcpu.getMsr(Msr.TSC_AUX));
+    }
+
+    @Test
+    void theVmRejectsAFrequencyTheHostCannotScaleTo() {
+        host = host.withFracBits(32);
+        KvmVm vm = vm();
+        // 0xff_ffffffff * 3,000,000 >> 32 = 767,999,999 kHz on a 3 GHz SVM host.
+        assertEquals(767_999_999L, vm.maxGuestTscKhz());
+        assertEquals(Errno.EINVAL, assertThrows(KvmException.class, () -> vm.setTscKhz(800_000_000L)).errno());
+        vm.setTscKhz(767_999_998L);
+        assertEquals(767_999_998L, vm.createVcpu().getTscKhz());
+    }
 }

@@ -1,0 +1,115 @@
+package dev.tickvm.scenario;
+
+import dev.tickvm.unicorn.Unicorn;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code tickvm scenario FILE}: runs a scenario file and reports every step. */
+@Command(name = "scenario",
+        mixinStandardHelpOptions = true, versionProvider = dev.tickvm.tools.Main.Version.class,
+        usageHelpWidth = 100,
+        description = {
+            "Runs a scenario file: checks of guest time in a small line-based language, step by step.",
+            "A scenario builds a VM on a simulated host, drives KVM's control plane (TSC kHz, MSRs,",
+            "TSC_OFFSET), runs probe commands in the guest and checks exact expectations. Each step is",
+            "printed with its results, each expectation with PASS or FAIL, and the last line is",
+            "'N passed, M failed'. The whole file is parsed first: a syntax error (file:line:column) runs",
+            "nothing. A runtime error (a KVM call failing, a missing vCPU, a guest fault) stops the run at",
+            "that step. Exit code 0 all passed, 1 an expectation failed or the run stopped, 2 syntax or usage."},
+        footer = {"", "The language (one statement per line; # comments; docs/SCENARIOS.md has it all):",
+            "  host NAME [tsc-khz=K|tsc-hz=HZ frac-bits=48|32 stable=yes|no tsc-at-boot=T ...]",
+            "  vm [host=NAME] [vcpus=N] [tsc-khz=K] [quantum=BLOCKS]   the one VM: KVM_SET_TSC_KHZ, N vCPUs",
+            "  advance 1s                               virtual host time (ns us ms s; a bare number is ns)",
+            "  host-tsc -> h     host-ns -> n           read the host's TSC or clock",
+            "  set-tsc-khz CPU K       get-tsc-khz CPU -> k       KVM_SET/GET_TSC_KHZ on a vCPU",
+            "  set-msr CPU MSR V       get-msr CPU MSR -> v       host-initiated KVM_SET/GET_MSRS",
+            "  set-attr CPU tsc-offset V    get-attr CPU tsc-offset -> v    KVM_VCPU_TSC_CTRL attributes",
+            "  set-vm tsc-khz K    get-vm tsc-khz|tsc-generation|vcpus-matched|master-clock -> v",
+            "  get-vcpu CPU tsc-generation|tsc-ratio -> v          KVM's internal per-vCPU TSC state",
+            "  guest CPU rdtsc -> t | rdtscp -> t aux | rdmsr MSR -> v | wrmsr MSR V",
+            "  guest CPU cpuid LEAF [SUB] -> a b c d | spin CYCLES -> first last",
+            "  guest CPU batch N -> count min max regressions | guest all sync CYCLES -> regressions",
+            "  let NAME = EXPR        integers: + - * / %% << >> & | ~ ( ); 0x.., 1_000, 1s = 1,000,000,000",
+            "  expect A == B [+- T]   also != < <= > >=, chained: expect lo <= x <= hi",
+            "  expect-error EINVAL|ENOENT|ENXIO|...|fault STEP      the step must fail that way",
+            "  print EXPR [, EXPR]",
+            "CPU is a vCPU index or 'all' (gets bind min and max); MSR is IA32_TSC, IA32_TSC_ADJUST, TSC_AUX",
+            "or a number. Arguments are numbers, variables or (expressions). Values are signed 64-bit.",
+            "",
+            "Example (guest TSC at 2.5 GHz on a 3 GHz host):",
+            "  host src tsc-khz=3000000",
+            "  vm host=src vcpus=1 tsc-khz=2500000",
+            "  get-msr 0 IA32_TSC -> t0",
+            "  advance 1s",
+            "  get-msr 0 IA32_TSC -> t1",
+            "  expect t1 - t0 == 2_500_000_000",
+            "  host-tsc -> h0",
+            "  guest 0 rdtsc -> g",
+            "  host-tsc -> h1",
+            "  expect (h0 * 5 - 1) / 6 <= g <= (h1 * 5 - 1) / 6",
+            "",
+            "Examples:",
+            "  ./tickvm scenario scenarios/tsc_msrs_test.tvs",
+            "  ./tickvm scenario scenarios/tsc_scaling_sync.tvs --json"})
+public final class ScenarioCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "FILE", description = "The scenario file (.tvs).")
+    Path file;
+
+    @Option(names = "--json", description = "Print a JSON report of every step instead of the text.")
+    boolean json;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        if (!Files.isRegularFile(file)) {
+            err.println("tickvm: no such scenario file: " + file);
+            return 2;
+        }
+        Scenario scenario;
+        try {
+            scenario = Scenario.load(file);
+        } catch (ScenarioSyntaxException e) {
+            if (json) {
+                out.println(ReportWriter.json(ScenarioReport.notParsed(file.toString(), e.errors())));
+            } else {
+                e.errors().forEach(error -> err.println(error.withContext()));
+                err.println("tickvm: " + file + ": " + e.errors().size() + " syntax error"
+                        + (e.errors().size() == 1 ? "" : "s") + "; nothing ran");
+            }
+            out.flush();
+            err.flush();
+            return 2;
+        }
+        ScenarioRunner runner = new ScenarioRunner(this::unicorn);
+        ScenarioReport report = runner.run(scenario, step -> {
+            if (!json) {
+                out.println(ReportWriter.line(step));
+                out.flush();
+            }
+        });
+        if (json) {
+            out.println(ReportWriter.json(report));
+        } else {
+            ReportWriter.footer(report).forEach(out::println);
+        }
+        out.flush();
+        return report.exitCode();
+    }
+
+    /** The engine: --unicorn-lib (inherited from the top-level command) if given, else the default. */
+    private Unicorn unicorn() {
+        return dev.tickvm.tools.Main.unicorn();
+    }
+}

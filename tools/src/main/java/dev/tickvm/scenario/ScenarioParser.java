@@ -1,0 +1,1005 @@
+package dev.tickvm.scenario;
+
+import dev.tickvm.cpu.BootLayout;
+import dev.tickvm.kvm.Errno;
+import dev.tickvm.kvm.Msr;
+import dev.tickvm.kvm.TscAttribute;
+import dev.tickvm.scenario.ScenarioSyntaxException.SyntaxError;
+import dev.tickvm.scenario.Statement.Cpu;
+import dev.tickvm.scenario.Statement.GuestOp;
+import dev.tickvm.scenario.Statement.Step;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Parses a whole scenario file before anything runs, and reports every line that does not parse
+ * with its line and column. Besides the grammar it checks what can be checked without running:
+ * variables bound before use, one VM declared before the steps that need it, hosts defined
+ * before the VM names them, vCPU indexes and literal settings in range. The grammar is in
+ * docs/SCENARIOS.md.
+ */
+final class ScenarioParser {
+
+    /** Every command word, for "unknown command" suggestions. */
+    static final List<String> COMMANDS = List.of("host", "vm", "advance", "host-tsc", "host-ns", "set-vm", "get-vm",
+            "set-tsc-khz", "get-tsc-khz", "set-msr", "get-msr", "set-attr", "get-attr", "get-vcpu", "guest", "let",
+            "expect", "expect-error", "print");
+
+    /** The commands that set up the run or compute: they never fail the KVM way, and need no VM. */
+    private static final List<String> SCRIPT_COMMANDS = List.of("host", "vm", "let", "expect", "expect-error", "print");
+
+    /** MSRs by the names scenarios may use (Linux's, with or without the MSR_ prefix). */
+    static final Map<String, Integer> MSRS = msrNames();
+
+    static final Map<String, Integer> ATTRIBUTES = Map.of("tsc-offset", TscAttribute.TSC_OFFSET,
+            "tsc-value", TscAttribute.TSC_VALUE, "tsc-scale", TscAttribute.TSC_SCALE);
+
+    static final List<String> HOST_SETTINGS = List.of("tsc-khz", "tsc-hz", "frac-bits", "stable", "tsc-at-boot",
+            "boot-epoch", "realtime-error", "ns-per-block", "ns-per-exit");
+    static final List<String> VM_GET_KEYS = List.of("tsc-khz", "tsc-generation", "vcpus-matched", "master-clock");
+    static final List<String> VCPU_KEYS = List.of("tsc-generation", "tsc-ratio");
+
+    private static final Pattern DECIMAL = Pattern.compile("([0-9][0-9_]*)(ns|us|ms|s)?");
+    private static final Pattern HEX = Pattern.compile("0[xX]([0-9a-fA-F_]+)");
+    private static final Pattern BINARY = Pattern.compile("0[bB]([01_]+)");
+    private static final Pattern LENIENT_LET = Pattern.compile("^\\s*let\\s+([A-Za-z_][A-Za-z0-9_]*)");
+    private static final Pattern LENIENT_FIRST_WORDS =
+            Pattern.compile("^\\s*([A-Za-z][A-Za-z0-9_-]*)\\s*([A-Za-z_][A-Za-z0-9_]*)?");
+
+    private final String file;
+    private final List<SyntaxError> errors = new ArrayList<>();
+    private final List<Step> steps = new ArrayList<>();
+    /** Variables some earlier statement binds. */
+    private final Set<String> bound = new HashSet<>();
+    private final Set<String> hosts = new HashSet<>();
+    private int vmLine;
+    private int lineNumber;
+
+    private Cursor cur;
+
+    private ScenarioParser(String file) {
+        this.file = file;
+    }
+
+    /** Parses {@code text}; {@code file} is the name used in messages. */
+    static Scenario parse(String file, String text) throws ScenarioSyntaxException {
+        ScenarioParser parser = new ScenarioParser(file);
+        String[] lines = text.split("\r?\n", -1);
+        for (int i = 0; i < lines.length; i++) {
+            parser.parseLine(lines[i], i + 1);
+        }
+        if (!parser.errors.isEmpty()) {
+            throw new ScenarioSyntaxException(parser.errors);
+        }
+        return new Scenario(file, parser.steps);
+    }
+
+    // ---- lines and statements -----------------------------------------------------------------
+
+    private void parseLine(String source, int lineNumber) {
+        this.lineNumber = lineNumber;
+        cur = new Cursor(source);
+        cur.skipSpaces();
+        if (cur.atEnd()) {
+            return;
+        }
+        int start = cur.pos;
+        try {
+            String kind = cur.peekWord();
+            Statement statement = statement(false);
+            cur.expectEnd();
+            String text = source.substring(start, cur.end).strip();
+            steps.add(new Step(steps.size() + 1, lineNumber, text, kind, statement));
+            recordBindings(statement);
+        } catch (Fail f) {
+            errors.add(new SyntaxError(file, lineNumber, f.column, f.getMessage(), source));
+            recoverFrom(source.substring(0, cur.end), lineNumber);
+        }
+    }
+
+    /**
+     * After an error, binds what the line would have bound and notes the VM or host it would
+     * have declared, so one mistake does not cascade into errors on later, correct lines.
+     */
+    private void recoverFrom(String source, int lineNumber) {
+        Matcher let = LENIENT_LET.matcher(source);
+        if (let.find()) {
+            bound.add(let.group(1));
+        }
+        int arrow = source.indexOf("->");
+        if (arrow >= 0) {
+            Arrays.stream(source.substring(arrow + 2).trim().split("\\s+"))
+                    .filter(w -> w.matches("[A-Za-z_][A-Za-z0-9_]*")).forEach(bound::add);
+        }
+        Matcher first = LENIENT_FIRST_WORDS.matcher(source);
+        if (first.find()) {
+            if (first.group(1).equals("vm") && vmLine == 0) {
+                vmLine = lineNumber;
+            } else if (first.group(1).equals("host") && first.group(2) != null) {
+                hosts.add(first.group(2));
+            }
+        }
+    }
+
+    private void recordBindings(Statement statement) {
+        switch (statement) {
+            case Statement.Let l -> bound.add(l.name());
+            case Statement.HostRead r -> bindAll(r.targets());
+            case Statement.GetVm g -> bindAll(g.targets());
+            case Statement.GetVcpu g -> bindAll(g.targets());
+            case Statement.Guest g -> bindAll(g.targets());
+            default -> {
+                // Binds nothing; expect-error's step is meant to fail, so its names stay unbound.
+            }
+        }
+    }
+
+    private void bindAll(List<String> names) {
+        names.stream().filter(n -> !n.equals("_")).forEach(bound::add);
+    }
+
+    private Statement statement(boolean insideExpectError) {
+        cur.skipSpaces();
+        int column = cur.column();
+        String word = cur.word();
+        if (word == null) {
+            throw new Fail(column, "expected a command, got '" + cur.peekToken() + "'");
+        }
+        if (insideExpectError && SCRIPT_COMMANDS.contains(word)) {
+            throw new Fail(column, "expect-error needs a step that can fail (a control-plane, host or guest step),"
+                    + " not '" + word + "'");
+        }
+        if (!SCRIPT_COMMANDS.contains(word) && COMMANDS.contains(word) && vmLine == 0) {
+            throw new Fail(column, "'" + word + "' needs the VM: put a 'vm ...' line before it");
+        }
+        boolean required = !insideExpectError;
+        return switch (word) {
+            case "host" -> defineHost();
+            case "vm" -> createVm(column);
+            case "advance" -> new Statement.Advance(term("a duration, e.g. 1s or 500ms", "advance DURATION"));
+            case "host-tsc", "host-ns" -> new Statement.HostRead(word.substring(5),
+                    targets(word, List.of(word.substring(5)), required));
+            case "set-vm" -> {
+                String key = key(List.of("tsc-khz"), "VM setting", "set-vm tsc-khz KHZ");
+                yield new Statement.SetVm(key, term("a kHz value", "set-vm tsc-khz KHZ"));
+            }
+            case "get-vm" -> {
+                String key = key(VM_GET_KEYS, "VM value", "get-vm KEY -> NAME");
+                yield new Statement.GetVm(key, targets(word, List.of(key), required));
+            }
+            case "set-tsc-khz" -> new Statement.SetVcpu(Statement.Setter.TSC_KHZ, cpu("set-tsc-khz CPU KHZ"), 0,
+                    term("a kHz value", "set-tsc-khz CPU KHZ"));
+            case "get-tsc-khz" -> {
+                Cpu cpu = cpu("get-tsc-khz CPU -> NAME");
+                yield new Statement.GetVcpu(Statement.Getter.TSC_KHZ, cpu, 0, null,
+                        targets(word, vcpuResults(cpu, "khz"), required));
+            }
+            case "set-msr" -> {
+                Cpu cpu = cpu("set-msr CPU MSR VALUE");
+                int msr = msr("set-msr CPU MSR VALUE");
+                yield new Statement.SetVcpu(Statement.Setter.MSR, cpu, msr, term("a value", "set-msr CPU MSR VALUE"));
+            }
+            case "get-msr" -> {
+                Cpu cpu = cpu("get-msr CPU MSR -> NAME");
+                int msr = msr("get-msr CPU MSR -> NAME");
+                yield new Statement.GetVcpu(Statement.Getter.MSR, cpu, msr, null,
+                        targets(word, vcpuResults(cpu, "value"), required));
+            }
+            case "set-attr" -> {
+                Cpu cpu = cpu("set-attr CPU ATTRIBUTE VALUE");
+                int attribute = attribute("set-attr CPU ATTRIBUTE VALUE");
+                yield new Statement.SetVcpu(Statement.Setter.ATTR, cpu, attribute,
+                        term("a value", "set-attr CPU ATTRIBUTE VALUE"));
+            }
+            case "get-attr" -> {
+                Cpu cpu = cpu("get-attr CPU ATTRIBUTE -> NAME");
+                int attribute = attribute("get-attr CPU ATTRIBUTE -> NAME");
+                yield new Statement.GetVcpu(Statement.Getter.ATTR, cpu, attribute, null,
+                        targets(word, vcpuResults(cpu, "value"), required));
+            }
+            case "get-vcpu" -> {
+                Cpu cpu = cpu("get-vcpu CPU KEY -> NAME");
+                String key = key(VCPU_KEYS, "vCPU value", "get-vcpu CPU KEY -> NAME");
+                yield new Statement.GetVcpu(Statement.Getter.VCPU_STATE, cpu, 0, key,
+                        targets(word, vcpuResults(cpu, key), required));
+            }
+            case "guest" -> guest(required);
+            case "let" -> let();
+            case "expect" -> expect();
+            case "expect-error" -> expectError();
+            case "print" -> print();
+            default -> throw new Fail(column, unknown("command", word, COMMANDS));
+        };
+    }
+
+    private Statement defineHost() {
+        cur.skipSpaces();
+        int column = cur.column();
+        String name = cur.identifier();
+        if (name == null) {
+            throw new Fail(column, "missing host name: host NAME [key=value ...]");
+        }
+        if (!hosts.add(name)) {
+            throw new Fail(column, "host '" + name + "' is already defined");
+        }
+        Map<String, Expr> settings = new LinkedHashMap<>();
+        while (!cur.atEndAfterSpaces()) {
+            int keyColumn = cur.column();
+            String key = cur.word();
+            if (key == null || !HOST_SETTINGS.contains(key)) {
+                throw new Fail(keyColumn, unknown("host setting", key == null ? cur.peekToken() : key, HOST_SETTINGS));
+            }
+            if (settings.containsKey(key)) {
+                throw new Fail(keyColumn, "host setting '" + key + "' is given twice");
+            }
+            if (key.startsWith("tsc-") && key.endsWith("hz") && (settings.containsKey("tsc-khz")
+                    || settings.containsKey("tsc-hz"))) {
+                throw new Fail(keyColumn, "give the host TSC frequency once: tsc-khz or tsc-hz");
+            }
+            equalsSign(key);
+            cur.skipSpaces();
+            Expr value;
+            if (key.equals("stable") && !cur.atEnd() && Character.isLetter(cur.peek())) {
+                int valueColumn = cur.column();
+                String yesNo = cur.word();
+                value = switch (yesNo) {
+                    case "yes", "true" -> new Expr.Literal(1);
+                    case "no", "false" -> new Expr.Literal(0);
+                    default -> throw new Fail(valueColumn, "stable= takes yes or no, got '" + yesNo + "'");
+                };
+            } else {
+                value = term("a value", "host NAME " + key + "=VALUE");
+            }
+            settings.put(key, value);
+        }
+        return new Statement.DefineHost(name, settings);
+    }
+
+    private Statement createVm(int column) {
+        if (vmLine != 0) {
+            throw new Fail(column, "only one vm per file for now (the first is on line " + vmLine + ")");
+        }
+        String host = null;
+        Expr vcpus = new Expr.Literal(1);
+        Expr tscKhz = null;
+        Expr quantum = null;
+        Set<String> seen = new HashSet<>();
+        while (!cur.atEndAfterSpaces()) {
+            int keyColumn = cur.column();
+            String key = cur.word();
+            List<String> keys = List.of("host", "vcpus", "tsc-khz", "quantum");
+            if (key == null || !keys.contains(key)) {
+                throw new Fail(keyColumn, unknown("vm setting", key == null ? cur.peekToken() : key, keys));
+            }
+            if (!seen.add(key)) {
+                throw new Fail(keyColumn, "vm setting '" + key + "' is given twice");
+            }
+            equalsSign(key);
+            cur.skipSpaces();
+            int valueColumn = cur.column();
+            switch (key) {
+                case "host" -> {
+                    host = cur.identifier();
+                    if (host == null) {
+                        throw new Fail(valueColumn, "missing host name after host=");
+                    }
+                    if (!hosts.contains(host)) {
+                        throw new Fail(valueColumn, "unknown host '" + host + "': define it first with 'host " + host
+                                + " ...'");
+                    }
+                }
+                case "vcpus" -> {
+                    vcpus = term("a vCPU count", "vm vcpus=N");
+                    checkLiteral(vcpus, valueColumn, 1, BootLayout.MAX_VCPUS, "vcpus");
+                }
+                case "quantum" -> {
+                    quantum = term("a number of blocks", "vm quantum=BLOCKS");
+                    checkLiteral(quantum, valueColumn, 1, Long.MAX_VALUE, "quantum");
+                }
+                default -> tscKhz = term("a kHz value", "vm tsc-khz=KHZ");
+            }
+        }
+        if (host == null && hosts.size() > 1) {
+            throw new Fail(column, "several hosts are defined: say which one the VM runs on with host=NAME");
+        }
+        if (host == null && hosts.size() == 1) {
+            host = hosts.iterator().next();
+        }
+        vmLine = lineNumber;
+        return new Statement.CreateVm(host, vcpus, tscKhz, quantum);
+    }
+
+    private Statement guest(boolean required) {
+        Cpu cpu = cpu("guest CPU COMMAND ...");
+        cur.skipSpaces();
+        int column = cur.column();
+        String word = cur.word();
+        List<String> ops = Arrays.stream(GuestOp.values()).map(o -> o.word).toList();
+        if (word == null) {
+            throw new Fail(column, "missing guest command (" + String.join(", ", ops) + ")");
+        }
+        GuestOp op = Arrays.stream(GuestOp.values()).filter(o -> o.word.equals(word)).findFirst()
+                .orElseThrow(() -> new Fail(column, unknown("command", word, ops)));
+        if (cpu.all() && op != GuestOp.SYNC) {
+            throw new Fail(column, "only 'sync' runs on all vCPUs at once; give '" + word + "' one vCPU index");
+        }
+        String usage = switch (op) {
+            case RDTSC -> "guest CPU rdtsc -> TSC";
+            case RDTSCP -> "guest CPU rdtscp -> TSC [AUX]";
+            case RDMSR -> "guest CPU rdmsr MSR -> VALUE";
+            case WRMSR -> "guest CPU wrmsr MSR VALUE";
+            case CPUID -> "guest CPU cpuid LEAF [SUBLEAF] -> EAX [EBX ECX EDX]";
+            case SPIN -> "guest CPU spin CYCLES -> FIRST [LAST]";
+            case BATCH -> "guest CPU batch COUNT -> COUNT [MIN MAX REGRESSIONS]";
+            case SYNC -> "guest CPU|all sync CYCLES -> REGRESSIONS [ITERATIONS LARGEST]";
+        };
+        int msr = op == GuestOp.RDMSR || op == GuestOp.WRMSR ? msr(usage) : 0;
+        List<Expr> args = new ArrayList<>();
+        for (int i = 0; i < op.maxArgs; i++) {
+            if (i >= op.minArgs && (cur.atEndAfterSpaces() || cur.startsWith("->"))) {
+                break;
+            }
+            args.add(term(switch (op) {
+                case WRMSR -> "a value";
+                case CPUID -> i == 0 ? "a leaf" : "a subleaf";
+                case SPIN, SYNC -> "a number of TSC cycles";
+                default -> "a count";
+            }, usage));
+        }
+        return new Statement.Guest(op, cpu, msr, args, targets("guest " + word, op.results, required));
+    }
+
+    private Statement let() {
+        cur.skipSpaces();
+        int column = cur.column();
+        String name = cur.identifier();
+        if (name == null) {
+            throw new Fail(column, "missing variable name: let NAME = EXPRESSION");
+        }
+        if (name.equals("_")) {
+            throw new Fail(column, "'_' only discards a result after '->'; let needs a name");
+        }
+        cur.skipSpaces();
+        if (!cur.accept("=") || cur.startsWith("=")) {
+            throw new Fail(cur.column(), "expected '=' after 'let " + name + "'");
+        }
+        cur.skipSpaces();
+        if (cur.atEnd()) {
+            throw new Fail(cur.column(), "missing expression after '='");
+        }
+        return new Statement.Let(name, expression());
+    }
+
+    private static final List<String> COMPARISONS = List.of("==", "!=", "<=", ">=", "<", ">");
+
+    private Statement expect() {
+        cur.skipSpaces();
+        if (cur.atEnd()) {
+            throw new Fail(cur.column(), "missing expectation: expect A == B (or != < <= > >=)");
+        }
+        List<Expr> operands = new ArrayList<>();
+        List<String> ops = new ArrayList<>();
+        operands.add(expression());
+        while (true) {
+            cur.skipSpaces();
+            String op = COMPARISONS.stream().filter(cur::startsWith).findFirst().orElse(null);
+            if (op == null) {
+                break;
+            }
+            cur.accept(op);
+            cur.skipSpaces();
+            if (cur.atEnd()) {
+                throw new Fail(cur.column(), "unterminated expression after '" + op + "'");
+            }
+            ops.add(op);
+            operands.add(expression());
+        }
+        if (ops.isEmpty()) {
+            throw new Fail(cur.column(), cur.atEnd() ? "expect needs a comparison: == != < <= > >="
+                    : "expected a comparison (== != < <= > >=), got '" + cur.peekToken() + "'");
+        }
+        Expr tolerance = null;
+        cur.skipSpaces();
+        int toleranceColumn = cur.column();
+        if (cur.accept("+-") || cur.accept("±")) {
+            if (ops.size() != 1 || !(ops.getFirst().equals("==") || ops.getFirst().equals("!="))) {
+                throw new Fail(toleranceColumn, "a tolerance '+-' goes with a single == or != only");
+            }
+            cur.skipSpaces();
+            if (cur.atEnd()) {
+                throw new Fail(cur.column(), "missing tolerance after '+-'");
+            }
+            tolerance = expression();
+        }
+        return new Statement.Expect(operands, ops, tolerance);
+    }
+
+    private Statement expectError() {
+        cur.skipSpaces();
+        int column = cur.column();
+        String word = cur.word();
+        List<String> known = new ArrayList<>(Arrays.stream(Errno.values()).map(Enum::name).toList());
+        known.add("fault");
+        if (word == null) {
+            throw new Fail(column, "missing error: expect-error ERRNO|fault STEP, e.g."
+                    + " expect-error EINVAL set-tsc-khz 0 -1");
+        }
+        Errno errno = null;
+        if (!word.equals("fault")) {
+            errno = Arrays.stream(Errno.values()).filter(e -> e.name().equals(word)).findFirst()
+                    .orElseThrow(() -> new Fail(column, unknown("error", word, known)));
+        }
+        cur.skipSpaces();
+        if (cur.atEnd()) {
+            throw new Fail(cur.column(), "missing step after 'expect-error " + word + "'");
+        }
+        int start = cur.pos;
+        String kind = cur.peekWord();
+        Statement inner = statement(true);
+        cur.expectEnd();
+        String text = cur.source.substring(start, cur.end).strip();
+        return new Statement.ExpectError(errno, new Step(0, 0, text, kind, inner));
+    }
+
+    private Statement print() {
+        List<Expr> values = new ArrayList<>();
+        List<String> texts = new ArrayList<>();
+        do {
+            cur.skipSpaces();
+            if (cur.atEnd()) {
+                throw new Fail(cur.column(), values.isEmpty() ? "missing value: print EXPRESSION [, EXPRESSION ...]"
+                        : "unterminated expression after ','");
+            }
+            int start = cur.pos;
+            values.add(expression());
+            texts.add(cur.source.substring(start, cur.pos).strip());
+            cur.skipSpaces();
+        } while (cur.accept(","));
+        return new Statement.Print(values, texts);
+    }
+
+    // ---- operands -----------------------------------------------------------------------------
+
+    private Cpu cpu(String usage) {
+        cur.skipSpaces();
+        int column = cur.column();
+        if (cur.atEnd() || cur.startsWith("->")) {
+            throw new Fail(column, "missing vCPU index (a number such as 0, or 'all'): " + usage);
+        }
+        char c = cur.peek();
+        if (Character.isDigit(c)) {
+            String token = cur.numberToken();
+            if (!token.matches("[0-9]+")) {
+                throw new Fail(column, "bad vCPU index '" + token + "' (a number such as 0, or 'all')");
+            }
+            long index = token.length() > 6 ? Long.MAX_VALUE : Long.parseLong(token);
+            if (index >= BootLayout.MAX_VCPUS) {
+                throw new Fail(column, "vCPU index " + token + " is out of range (a VM has at most "
+                        + BootLayout.MAX_VCPUS + " vCPUs): " + usage);
+            }
+            return new Cpu((int) index);
+        }
+        String word = cur.peekWord();
+        if ("all".equals(word)) {
+            cur.word();
+            return Cpu.ALL;
+        }
+        throw new Fail(column, "missing vCPU index (a number such as 0, or 'all') before '" + cur.peekToken() + "': "
+                + usage);
+    }
+
+    private int msr(String usage) {
+        cur.skipSpaces();
+        int column = cur.column();
+        if (cur.atEnd() || cur.startsWith("->")) {
+            throw new Fail(column, "missing MSR (a name such as IA32_TSC, or a number such as 0x10): " + usage);
+        }
+        if (Character.isDigit(cur.peek())) {
+            String token = cur.numberToken();
+            long value = number(token, column);
+            if (value < 0 || value > 0xffff_ffffL) {
+                throw new Fail(column, "MSR number " + token + " does not fit in 32 bits");
+            }
+            return (int) value;
+        }
+        String name = cur.word();
+        if (name == null || !MSRS.containsKey(name)) {
+            String shown = name == null ? cur.peekToken() : name;
+            throw new Fail(column, unknown("MSR", shown, MSRS.keySet().stream().filter(n -> !n.startsWith("MSR_IA32")
+                    && !n.equals("MSR_TSC_AUX") && !n.equals("IA32_TSC_AUX")).toList())
+                    + "; or give its number, e.g. 0x10");
+        }
+        return MSRS.get(name);
+    }
+
+    private int attribute(String usage) {
+        cur.skipSpaces();
+        int column = cur.column();
+        if (cur.atEnd() || cur.startsWith("->")) {
+            throw new Fail(column, "missing attribute (tsc-offset, tsc-value, tsc-scale, or a number): " + usage);
+        }
+        if (Character.isDigit(cur.peek())) {
+            String token = cur.numberToken();
+            long value = number(token, column);
+            if (value < 0 || value > Integer.MAX_VALUE) {
+                throw new Fail(column, "attribute number " + token + " is out of range");
+            }
+            return (int) value;
+        }
+        String name = cur.word();
+        if (name == null || !ATTRIBUTES.containsKey(name)) {
+            throw new Fail(column, unknown("attribute", name == null ? cur.peekToken() : name,
+                    List.of("tsc-offset", "tsc-value", "tsc-scale")) + "; or give its number");
+        }
+        return ATTRIBUTES.get(name);
+    }
+
+    private String key(List<String> keys, String what, String usage) {
+        cur.skipSpaces();
+        int column = cur.column();
+        if (cur.atEnd() || cur.startsWith("->")) {
+            throw new Fail(column, "missing " + what + " (" + String.join(", ", keys) + "): " + usage);
+        }
+        String word = cur.word();
+        if (word == null || !keys.contains(word)) {
+            throw new Fail(column, unknown(what, word == null ? cur.peekToken() : word, keys));
+        }
+        return word;
+    }
+
+    private void equalsSign(String key) {
+        cur.skipSpaces();
+        if (!cur.accept("=")) {
+            throw new Fail(cur.column(), "expected '=' after '" + key + "'");
+        }
+    }
+
+    /** The value names a get gives: one value, or the smallest and largest over all vCPUs. */
+    private static List<String> vcpuResults(Cpu cpu, String single) {
+        return cpu.all() ? List.of("min", "max") : List.of(single);
+    }
+
+    /**
+     * {@code -> name...}: required when the step gives values (unless inside expect-error), never
+     * more names than values; {@code _} skips one.
+     */
+    private List<String> targets(String command, List<String> results, boolean required) {
+        cur.skipSpaces();
+        int column = cur.column();
+        if (!cur.accept("->")) {
+            if (!cur.atEnd()) {
+                throw unexpected();
+            }
+            if (required && !results.isEmpty()) {
+                throw new Fail(column, "missing '->' target: " + command + " gives " + describe(results)
+                        + "; bind it with '-> NAME'");
+            }
+            return List.of();
+        }
+        if (results.isEmpty()) {
+            throw new Fail(column, command + " gives no value to bind");
+        }
+        int afterArrow = cur.column();
+        List<String> names = new ArrayList<>();
+        while (!cur.atEndAfterSpaces()) {
+            int nameColumn = cur.column();
+            String name = cur.identifier();
+            if (name == null) {
+                throw new Fail(nameColumn, "expected a variable name after '->', got '" + cur.peekToken() + "'");
+            }
+            if (names.size() == results.size()) {
+                throw new Fail(nameColumn, command + " gives " + describe(results) + ", but " + (names.size() + 1)
+                        + " names follow '->'");
+            }
+            names.add(name);
+        }
+        if (names.isEmpty()) {
+            throw new Fail(afterArrow, "missing variable name after '->'");
+        }
+        return names;
+    }
+
+    private static String describe(List<String> results) {
+        return results.size() == 1 ? "a value (" + results.getFirst() + ")"
+                : results.size() + " values (" + String.join(" ", results) + ")";
+    }
+
+    private void checkLiteral(Expr value, int column, long min, long max, String what) {
+        if (value instanceof Expr.Literal(long v) && (v < min || v > max)) {
+            throw new Fail(column, what + " must be " + min + " to " + max + ", got " + v);
+        }
+    }
+
+    // ---- expressions ----------------------------------------------------------------------------
+
+    /** An argument: a number, a variable, or a parenthesized expression, with an optional sign. */
+    private Expr term(String what, String usage) {
+        cur.skipSpaces();
+        if (cur.atEnd() || cur.startsWith("->")) {
+            throw new Fail(cur.column(), "missing " + what + ": " + usage);
+        }
+        return unary();
+    }
+
+    private Expr expression() {
+        return or();
+    }
+
+    private Expr or() {
+        Expr left = and();
+        while (binaryOp("|")) {
+            left = new Expr.Binary("|", left, operand("|", this::and));
+        }
+        return left;
+    }
+
+    private Expr and() {
+        Expr left = shift();
+        while (binaryOp("&")) {
+            left = new Expr.Binary("&", left, operand("&", this::shift));
+        }
+        return left;
+    }
+
+    private Expr shift() {
+        Expr left = additive();
+        while (true) {
+            if (binaryOp("<<")) {
+                left = new Expr.Binary("<<", left, operand("<<", this::additive));
+            } else if (binaryOp(">>")) {
+                left = new Expr.Binary(">>", left, operand(">>", this::additive));
+            } else {
+                return left;
+            }
+        }
+    }
+
+    private Expr additive() {
+        Expr left = multiplicative();
+        while (true) {
+            cur.skipSpaces();
+            if (cur.startsWith("+-") || cur.startsWith("->")) {
+                return left;
+            }
+            if (binaryOp("+")) {
+                left = new Expr.Binary("+", left, operand("+", this::multiplicative));
+            } else if (binaryOp("-")) {
+                left = new Expr.Binary("-", left, operand("-", this::multiplicative));
+            } else {
+                return left;
+            }
+        }
+    }
+
+    private Expr multiplicative() {
+        Expr left = unary();
+        while (true) {
+            String op = binaryOp("*") ? "*" : binaryOp("/") ? "/" : binaryOp("%") ? "%" : null;
+            if (op == null) {
+                return left;
+            }
+            left = new Expr.Binary(op, left, operand(op, this::unary));
+        }
+    }
+
+    /** Consumes {@code op} if it comes next as a binary operator (not part of a longer one). */
+    private boolean binaryOp(String op) {
+        cur.skipSpaces();
+        if (!cur.startsWith(op)) {
+            return false;
+        }
+        String after = cur.source.substring(cur.pos + op.length(), Math.min(cur.end, cur.pos + op.length() + 1));
+        boolean longer = switch (op) {
+            case "|" -> after.equals("|");
+            case "&" -> after.equals("&");
+            case "<<", ">>" -> after.equals("=");
+            default -> false;
+        };
+        if (longer || (op.equals("-") && after.equals(">"))) {
+            return false;
+        }
+        cur.pos += op.length();
+        return true;
+    }
+
+    private Expr operand(String after, java.util.function.Supplier<Expr> next) {
+        cur.skipSpaces();
+        if (cur.atEnd()) {
+            throw new Fail(cur.column(), "unterminated expression after '" + after + "'");
+        }
+        return next.get();
+    }
+
+    private Expr unary() {
+        cur.skipSpaces();
+        if (cur.startsWith("-") && !cur.startsWith("->")) {
+            cur.pos++;
+            Expr operand = operand("-", this::unary);
+            return operand instanceof Expr.Literal(long v) ? new Expr.Literal(-v) : new Expr.Unary('-', operand);
+        }
+        if (cur.accept("~")) {
+            return new Expr.Unary('~', operand("~", this::unary));
+        }
+        return primary();
+    }
+
+    private Expr primary() {
+        cur.skipSpaces();
+        int column = cur.column();
+        if (cur.atEnd()) {
+            throw new Fail(column, "unterminated expression");
+        }
+        char c = cur.peek();
+        if (c == '(') {
+            cur.pos++;
+            cur.skipSpaces();
+            if (cur.atEnd()) {
+                throw new Fail(cur.column(), "unterminated expression: missing ')' for the '(' at column " + column);
+            }
+            Expr inner = expression();
+            cur.skipSpaces();
+            if (!cur.accept(")")) {
+                throw new Fail(cur.column(), cur.atEnd()
+                        ? "unterminated expression: missing ')' for the '(' at column " + column
+                        : "expected ')' for the '(' at column " + column + ", got '" + cur.peekToken() + "'");
+            }
+            return inner;
+        }
+        if (Character.isDigit(c)) {
+            return new Expr.Literal(number(cur.numberToken(), column));
+        }
+        String name = cur.identifier();
+        if (name != null) {
+            if (!bound.contains(name)) {
+                throw new Fail(column, "unknown variable '" + name + "'" + (MSRS.containsKey(name)
+                        ? " (an MSR name is not a value; read it with get-msr or guest CPU rdmsr)" : ""));
+            }
+            return new Expr.Variable(name);
+        }
+        throw new Fail(column, "expected a number, a variable or '(', got '" + cur.peekToken() + "'");
+    }
+
+    /**
+     * A number as written: decimal (optionally with a unit, ns us ms s, giving nanoseconds), 0x
+     * hex or 0b binary (their 64-bit pattern: 0xffff_ffff_ffff_ffff is -1), with _ separators.
+     */
+    private static long number(String token, int column) {
+        String bad = "bad number '" + token + "'";
+        String help = " (integers only: decimal, 0x hex or 0b binary, _ separators, units ns us ms s)";
+        Matcher m;
+        if ((m = HEX.matcher(token)).matches() || (m = BINARY.matcher(token)).matches()) {
+            String digits = m.group(1);
+            if (digits.startsWith("_") || digits.endsWith("_") || digits.replace("_", "").isEmpty()) {
+                throw new Fail(column, bad + help);
+            }
+            int radix = token.charAt(1) == 'x' || token.charAt(1) == 'X' ? 16 : 2;
+            try {
+                return Long.parseUnsignedLong(digits.replace("_", ""), radix);
+            } catch (NumberFormatException e) {
+                throw new Fail(column, bad + ": more than 64 bits");
+            }
+        }
+        m = DECIMAL.matcher(token);
+        if (!m.matches() || m.group(1).endsWith("_")) {
+            throw new Fail(column, bad + help);
+        }
+        long value;
+        try {
+            value = Long.parseLong(m.group(1).replace("_", ""));
+        } catch (NumberFormatException e) {
+            throw new Fail(column, bad + ": does not fit in a signed 64-bit value");
+        }
+        long unit = m.group(2) == null ? 1 : switch (m.group(2)) {
+            case "ns" -> 1;
+            case "us" -> 1_000;
+            case "ms" -> 1_000_000;
+            default -> 1_000_000_000;
+        };
+        try {
+            return Math.multiplyExact(value, unit);
+        } catch (ArithmeticException e) {
+            throw new Fail(column, bad + ": does not fit in a signed 64-bit value");
+        }
+    }
+
+    // ---- messages ---------------------------------------------------------------------------------
+
+    /** "unknown command 'rdtscc' (did you mean 'rdtsc'?)", or the list of what is known. */
+    static String unknown(String what, String word, List<String> known) {
+        String closest = known.stream().min(Comparator.comparingInt(k -> distance(k, word))).orElse(null);
+        if (closest != null && distance(closest, word) <= Math.max(1, Math.min(2, word.length() / 3))) {
+            return "unknown " + what + " '" + word + "' (did you mean '" + closest + "'?)";
+        }
+        return "unknown " + what + " '" + word + "' (known: " + String.join(", ", known) + ")";
+    }
+
+    private static int distance(String a, String b) {
+        int[] previous = new int[b.length() + 1];
+        int[] current = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            previous[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                current[j] = Math.min(Math.min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+            }
+            int[] t = previous;
+            previous = current;
+            current = t;
+        }
+        return previous[b.length()];
+    }
+
+    private Fail unexpected() {
+        String token = cur.peekToken();
+        String hint = token.startsWith("+") || token.startsWith("-") || token.startsWith("*") || token.startsWith("/")
+                || token.startsWith("<<") || token.startsWith(">>") || token.startsWith("&") || token.startsWith("|")
+                || token.startsWith("%")
+                ? ": put arithmetic in an argument between parentheses, e.g. (64 * UNITY)" : "";
+        return new Fail(cur.column(), "unexpected '" + token + "'" + hint);
+    }
+
+    private static Map<String, Integer> msrNames() {
+        Map<String, Integer> names = new LinkedHashMap<>();
+        names.put("IA32_TSC", Msr.IA32_TSC);
+        names.put("IA32_TSC_ADJUST", Msr.IA32_TSC_ADJUST);
+        names.put("TSC_AUX", Msr.TSC_AUX);
+        names.put("MSR_KVM_WALL_CLOCK_NEW", Msr.KVM_WALL_CLOCK_NEW);
+        names.put("MSR_KVM_SYSTEM_TIME_NEW", Msr.KVM_SYSTEM_TIME_NEW);
+        names.put("MSR_KVM_WALL_CLOCK", Msr.KVM_WALL_CLOCK);
+        names.put("MSR_KVM_SYSTEM_TIME", Msr.KVM_SYSTEM_TIME);
+        // Linux's spellings of the first three.
+        names.put("MSR_IA32_TSC", Msr.IA32_TSC);
+        names.put("MSR_IA32_TSC_ADJUST", Msr.IA32_TSC_ADJUST);
+        names.put("MSR_TSC_AUX", Msr.TSC_AUX);
+        names.put("IA32_TSC_AUX", Msr.TSC_AUX);
+        return names;
+    }
+
+    /** The scenario name of an MSR number, e.g. IA32_TSC, or its hex number. */
+    static String msrName(int msr) {
+        return MSRS.entrySet().stream().filter(e -> e.getValue() == msr).map(Map.Entry::getKey).findFirst()
+                .orElse(String.format("0x%x", msr & 0xffff_ffffL));
+    }
+
+    static String attributeName(int attribute) {
+        return ATTRIBUTES.entrySet().stream().filter(e -> e.getValue() == attribute).map(Map.Entry::getKey)
+                .sorted().findFirst().orElse(Integer.toString(attribute));
+    }
+
+    // ---- the cursor over one line -------------------------------------------------------------------
+
+    /** A syntax error at a column of the current line. */
+    private static final class Fail extends RuntimeException {
+        final int column;
+
+        Fail(int column, String message) {
+            super(message, null, false, false);
+            this.column = column;
+        }
+    }
+
+    /** Reads one line; {@code end} is where its comment starts (or its length). */
+    private final class Cursor {
+        final String source;
+        final int end;
+        int pos;
+
+        Cursor(String source) {
+            this.source = source;
+            int hash = source.indexOf('#');
+            this.end = hash < 0 ? source.length() : hash;
+        }
+
+        int column() {
+            return pos + 1;
+        }
+
+        void skipSpaces() {
+            while (pos < end && Character.isWhitespace(source.charAt(pos))) {
+                pos++;
+            }
+        }
+
+        boolean atEnd() {
+            return pos >= end;
+        }
+
+        boolean atEndAfterSpaces() {
+            skipSpaces();
+            return atEnd();
+        }
+
+        char peek() {
+            return source.charAt(pos);
+        }
+
+        boolean startsWith(String s) {
+            return source.startsWith(s, pos) && pos + s.length() <= end;
+        }
+
+        boolean accept(String s) {
+            if (startsWith(s)) {
+                pos += s.length();
+                return true;
+            }
+            return false;
+        }
+
+        void expectEnd() {
+            skipSpaces();
+            if (!atEnd()) {
+                throw unexpected();
+            }
+        }
+
+        /** A command or key word: letters, digits, _ and inner hyphens (tsc-khz), or null. */
+        String word() {
+            int start = pos;
+            if (pos < end && Character.isLetter(source.charAt(pos))) {
+                pos++;
+                while (pos < end) {
+                    char c = source.charAt(pos);
+                    if (Character.isLetterOrDigit(c) || c == '_') {
+                        pos++;
+                    } else if (c == '-' && pos + 1 < end && Character.isLetterOrDigit(source.charAt(pos + 1))) {
+                        pos++;
+                    } else {
+                        break;
+                    }
+                }
+            }
+            return pos == start ? null : source.substring(start, pos);
+        }
+
+        String peekWord() {
+            int saved = pos;
+            skipSpaces();
+            String w = word();
+            pos = saved;
+            return w;
+        }
+
+        /** A variable name: letters, digits and _, not starting with a digit; or null. */
+        String identifier() {
+            int start = pos;
+            if (pos < end && (Character.isLetter(source.charAt(pos)) || source.charAt(pos) == '_')) {
+                pos++;
+                while (pos < end && (Character.isLetterOrDigit(source.charAt(pos)) || source.charAt(pos) == '_')) {
+                    pos++;
+                }
+            }
+            return pos == start ? null : source.substring(start, pos);
+        }
+
+        /** The characters of a number token, letters and all, so that "12x4" is one bad number. */
+        String numberToken() {
+            int start = pos;
+            while (pos < end && (Character.isLetterOrDigit(source.charAt(pos)) || source.charAt(pos) == '_'
+                    || source.charAt(pos) == '.')) {
+                pos++;
+            }
+            return source.substring(start, pos);
+        }
+
+        /** The next blank-separated chunk, for messages. */
+        String peekToken() {
+            int stop = pos;
+            while (stop < end && !Character.isWhitespace(source.charAt(stop))) {
+                stop++;
+            }
+            String token = source.substring(pos, stop);
+            return token.length() > 24 ? token.substring(0, 24) + "..." : token;
+        }
+    }
+}

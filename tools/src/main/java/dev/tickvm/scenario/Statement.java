@@ -1,0 +1,132 @@
+package dev.tickvm.scenario;
+
+import dev.tickvm.kvm.Errno;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One parsed statement of a scenario file: a closed set, run by {@link ScenarioRunner}'s
+ * exhaustive switch. docs/SCENARIOS.md describes each one.
+ */
+sealed interface Statement {
+
+    /** A vCPU operand: an index, or every vCPU ({@link #ALL}). */
+    record Cpu(int index) {
+        static final Cpu ALL = new Cpu(-1);
+
+        boolean all() {
+            return index < 0;
+        }
+
+        @Override
+        public String toString() {
+            return all() ? "all" : Integer.toString(index);
+        }
+    }
+
+    /** {@code host NAME key=value...}: a simulated host with its own virtual clock. */
+    record DefineHost(String name, Map<String, Expr> settings) implements Statement {
+    }
+
+    /**
+     * {@code vm [host=NAME] [vcpus=N] [tsc-khz=K] [quantum=BLOCKS]}: the KVM VM and its probe
+     * vCPUs. {@code tscKhz} and {@code quantum} are null when not given.
+     */
+    record CreateVm(String host, Expr vcpus, Expr tscKhz, Expr quantum) implements Statement {
+    }
+
+    /** {@code advance DURATION}: moves the VM host's virtual clock forward. */
+    record Advance(Expr nanos) implements Statement {
+    }
+
+    /** {@code host-tsc -> h} or {@code host-ns -> n}. */
+    record HostRead(String what, List<String> targets) implements Statement {
+    }
+
+    /** {@code set-vm tsc-khz K}: KVM_SET_TSC_KHZ on the VM fd. */
+    record SetVm(String key, Expr value) implements Statement {
+    }
+
+    /** {@code get-vm KEY -> v}: KVM_GET_TSC_KHZ on the VM, or KVM's TSC-matching state. */
+    record GetVm(String key, List<String> targets) implements Statement {
+    }
+
+    /** The vCPU ioctls that write: KVM_SET_TSC_KHZ, KVM_SET_MSRS, KVM_SET_DEVICE_ATTR. */
+    enum Setter {
+        TSC_KHZ, MSR, ATTR
+    }
+
+    /** {@code set-tsc-khz CPU K}, {@code set-msr CPU MSR V}, {@code set-attr CPU ATTR V}. */
+    record SetVcpu(Setter what, Cpu cpu, int selector, Expr value) implements Statement {
+    }
+
+    /** The vCPU reads: KVM_GET_TSC_KHZ, KVM_GET_MSRS, KVM_GET_DEVICE_ATTR, and KVM-internal state. */
+    enum Getter {
+        TSC_KHZ, MSR, ATTR, VCPU_STATE
+    }
+
+    /**
+     * {@code get-tsc-khz CPU -> v}, {@code get-msr CPU MSR -> v}, {@code get-attr CPU ATTR -> v},
+     * {@code get-vcpu CPU KEY -> v}; {@code key} is get-vcpu's.
+     */
+    record GetVcpu(Getter what, Cpu cpu, int selector, String key, List<String> targets) implements Statement {
+    }
+
+    /** The probe guest's commands (guest-images/src/main/guest/probe.S), with what each gives. */
+    enum GuestOp {
+        RDTSC("rdtsc", 0, 0, "tsc"),
+        RDTSCP("rdtscp", 0, 0, "tsc", "aux"),
+        RDMSR("rdmsr", 0, 0, "value"),
+        WRMSR("wrmsr", 1, 1),
+        CPUID("cpuid", 1, 2, "eax", "ebx", "ecx", "edx"),
+        SPIN("spin", 1, 1, "first", "last"),
+        BATCH("batch", 1, 1, "count", "min", "max", "regressions"),
+        SYNC("sync", 1, 1, "regressions", "iterations", "largest");
+
+        final String word;
+        final int minArgs;
+        final int maxArgs;
+        final List<String> results;
+
+        GuestOp(String word, int minArgs, int maxArgs, String... results) {
+            this.word = word;
+            this.minArgs = minArgs;
+            this.maxArgs = maxArgs;
+            this.results = List.of(results);
+        }
+    }
+
+    /** {@code guest CPU OP [MSR] [ARGS] [-> names]}. {@code msr} is used by rdmsr and wrmsr. */
+    record Guest(GuestOp op, Cpu cpu, int msr, List<Expr> args, List<String> targets) implements Statement {
+    }
+
+    /** {@code let NAME = EXPR}. */
+    record Let(String name, Expr value) implements Statement {
+    }
+
+    /**
+     * {@code expect A OP B [OP C ...] [+- T]}: every adjacent pair must compare true; with a
+     * tolerance (one == or != only), equality means {@code |A - B| <= T}.
+     */
+    record Expect(List<Expr> operands, List<String> ops, Expr tolerance) implements Statement {
+    }
+
+    /** {@code expect-error ERRNO|fault STEP}: the step must fail that way. {@code errno} null means a guest fault. */
+    record ExpectError(Errno errno, Step step) implements Statement {
+    }
+
+    /** {@code print EXPR [, EXPR ...]}. */
+    record Print(List<Expr> values, List<String> texts) implements Statement {
+    }
+
+    /**
+     * A statement where the file has it.
+     *
+     * @param number 1-based index among the file's statements
+     * @param line   1-based line
+     * @param text   the statement as written, without comment or surrounding blanks
+     * @param kind   its command word, e.g. "set-msr"
+     */
+    record Step(int number, int line, String text, String kind, Statement statement) {
+    }
+}

@@ -1,0 +1,376 @@
+package dev.tickvm.scenario;
+
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tickvm.kvm.Errno;
+import dev.tickvm.kvm.Msr;
+import dev.tickvm.kvm.TscAttribute;
+import dev.tickvm.scenario.ScenarioSyntaxException.SyntaxError;
+import dev.tickvm.scenario.Statement.Cpu;
+import dev.tickvm.scenario.Statement.GuestOp;
+import dev.tickvm.scenario.Statement.Step;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** The scenario language's grammar: every statement, and the exact syntax errors. */
+class ScenarioParserTest {
+    private static final String PRELUDE = "host h\nvm host=h vcpus=2\nlet x = 5\n";
+
+    private static List<Step> parse(String text) {
+        try {
+            return Scenario.parse("x.tvs", text).steps();
+        } catch (ScenarioSyntaxException e) {
+            throw new AssertionError("unexpected syntax error: " + e.getMessage(), e);
+        }
+    }
+
+    /** The statement on the one line after the prelude (host, vm, let x = 5). */
+    private static Statement statement(String line) {
+        List<Step> steps = parse(PRELUDE + line + "\n");
+        assertEquals(4, steps.size(), () -> "steps of " + line);
+        Step step = steps.getLast();
+        assertEquals(4, step.line());
+        assertEquals(line.contains("#") ? line.substring(0, line.indexOf('#')).strip() : line.strip(), step.text());
+        return step.statement();
+    }
+
+    private static List<SyntaxError> errors(String text) {
+        return assertThrows(ScenarioSyntaxException.class, () -> Scenario.parse("x.tvs", text)).errors();
+    }
+
+    /** The single error of a file: "file:line:column: message". */
+    private static String error(String text) {
+        List<SyntaxError> errors = errors(text);
+        assertEquals(1, errors.size(), () -> "errors: " + errors);
+        return errors.getFirst().toString();
+    }
+
+    private static long eval(String expression) {
+        Statement.Let let = (Statement.Let) statement("let y = " + expression);
+        return let.value().eval(new HashMap<>(Map.of("x", 5L)));
+    }
+
+    // ---- statements -------------------------------------------------------------------------------
+
+    @Test
+    void hostTakesNamedSettings() {
+        Step step = parse("host src tsc-khz=2_000_000 frac-bits=32 stable=no tsc-at-boot=0x10 realtime-error=50ms"
+                + " boot-epoch=0 ns-per-block=3 ns-per-exit=100  # a comment\n").getFirst();
+        Statement.DefineHost host = assertInstanceOf(Statement.DefineHost.class, step.statement());
+        assertEquals("src", host.name());
+        Map<String, Long> values = new HashMap<>();
+        host.settings().forEach((k, v) -> values.put(k, v.eval(Map.of())));
+        assertEquals(Map.of("tsc-khz", 2_000_000L, "frac-bits", 32L, "stable", 0L, "tsc-at-boot", 16L,
+                "realtime-error", 50_000_000L, "boot-epoch", 0L, "ns-per-block", 3L, "ns-per-exit", 100L), values);
+        assertEquals("host", step.kind());
+        assertEquals("host src tsc-khz=2_000_000 frac-bits=32 stable=no tsc-at-boot=0x10 realtime-error=50ms"
+                + " boot-epoch=0 ns-per-block=3 ns-per-exit=100", step.text());
+    }
+
+    @Test
+    void aHostsFrequencyMayBeGivenInHz() {
+        Statement.DefineHost host = (Statement.DefineHost) parse("host b tsc-hz=2_999_999_999\n").getFirst().statement();
+        assertEquals(2_999_999_999L, host.settings().get("tsc-hz").eval(Map.of()));
+    }
+
+    @Test
+    void vmNamesItsHostCountAndFrequency() {
+        Statement.CreateVm vm = assertInstanceOf(Statement.CreateVm.class,
+                parse("host a\nvm host=a vcpus=20 tsc-khz=2345678 quantum=500\n").get(1).statement());
+        assertEquals("a", vm.host());
+        assertEquals(500, vm.quantum().eval(Map.of()));
+        assertEquals(20, vm.vcpus().eval(Map.of()));
+        assertEquals(2_345_678, vm.tscKhz().eval(Map.of()));
+        Statement.CreateVm defaults = assertInstanceOf(Statement.CreateVm.class, parse("vm\n").getFirst().statement());
+        assertNull(defaults.host());
+        assertEquals(1, defaults.vcpus().eval(Map.of()));
+        assertNull(defaults.tscKhz());
+        assertNull(defaults.quantum());
+        // The only host defined is the VM's without host=.
+        assertEquals("a", ((Statement.CreateVm) parse("host a\nvm\n").get(1).statement()).host());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {"advance 1s | 1000000000", "advance 500ms | 500000000", "advance 10us | 10000",
+        "advance 7ns | 7", "advance 42 | 42", "advance (1s - x) | 999999995"})
+    void advanceTakesADuration(String line, long nanos) {
+        Statement.Advance advance = assertInstanceOf(Statement.Advance.class, statement(line));
+        assertEquals(nanos, advance.nanos().eval(Map.of("x", 5L)));
+    }
+
+    @Test
+    void hostReads() {
+        assertEquals(new Statement.HostRead("tsc", List.of("h")), statement("host-tsc -> h"));
+        assertEquals(new Statement.HostRead("ns", List.of("n")), statement("host-ns -> n"));
+    }
+
+    @Test
+    void vmWideCalls() {
+        Statement.SetVm set = assertInstanceOf(Statement.SetVm.class, statement("set-vm tsc-khz 2000000"));
+        assertEquals("tsc-khz", set.key());
+        for (String key : List.of("tsc-khz", "tsc-generation", "vcpus-matched", "master-clock")) {
+            assertEquals(new Statement.GetVm(key, List.of("v")), statement("get-vm " + key + " -> v"));
+        }
+    }
+
+    @Test
+    void vcpuSetters() {
+        Statement.SetVcpu khz = assertInstanceOf(Statement.SetVcpu.class, statement("set-tsc-khz 1 2_000_000"));
+        assertEquals(Statement.Setter.TSC_KHZ, khz.what());
+        assertEquals(new Cpu(1), khz.cpu());
+        assertEquals(2_000_000, khz.value().eval(Map.of()));
+        Statement.SetVcpu msr = assertInstanceOf(Statement.SetVcpu.class, statement("set-msr all IA32_TSC_ADJUST -x"));
+        assertEquals(Statement.Setter.MSR, msr.what());
+        assertTrue(msr.cpu().all());
+        assertEquals(Msr.IA32_TSC_ADJUST, msr.selector());
+        assertEquals(-5, msr.value().eval(Map.of("x", 5L)));
+        Statement.SetVcpu byNumber = assertInstanceOf(Statement.SetVcpu.class, statement("set-msr 0 0xc0000103 7"));
+        assertEquals(Msr.TSC_AUX, byNumber.selector());
+        Statement.SetVcpu attr = assertInstanceOf(Statement.SetVcpu.class,
+                statement("set-attr 0 tsc-offset -180_000_000_000"));
+        assertEquals(Statement.Setter.ATTR, attr.what());
+        assertEquals(TscAttribute.TSC_OFFSET, attr.selector());
+        assertEquals(-180_000_000_000L, attr.value().eval(Map.of()));
+    }
+
+    @Test
+    void vcpuGetters() {
+        assertEquals(new Statement.GetVcpu(Statement.Getter.TSC_KHZ, new Cpu(0), 0, null, List.of("k")),
+                statement("get-tsc-khz 0 -> k"));
+        assertEquals(new Statement.GetVcpu(Statement.Getter.MSR, new Cpu(1), Msr.IA32_TSC, null, List.of("t")),
+                statement("get-msr 1 MSR_IA32_TSC -> t"));
+        assertEquals(new Statement.GetVcpu(Statement.Getter.ATTR, Cpu.ALL, TscAttribute.TSC_OFFSET, null,
+                List.of("lo", "hi")), statement("get-attr all tsc-offset -> lo hi"));
+        assertEquals(new Statement.GetVcpu(Statement.Getter.VCPU_STATE, new Cpu(0), 0, "tsc-ratio", List.of("r")),
+                statement("get-vcpu 0 tsc-ratio -> r"));
+    }
+
+    @Test
+    void guestCommands() {
+        Statement.Guest rdtsc = assertInstanceOf(Statement.Guest.class, statement("guest 0 rdtsc -> t"));
+        assertEquals(GuestOp.RDTSC, rdtsc.op());
+        assertEquals(List.of("t"), rdtsc.targets());
+        assertEquals(List.of("t", "aux"),
+                ((Statement.Guest) statement("guest 1 rdtscp -> t aux")).targets());
+        Statement.Guest rdmsr = (Statement.Guest) statement("guest 0 rdmsr IA32_TSC_ADJUST -> v");
+        assertEquals(Msr.IA32_TSC_ADJUST, rdmsr.msr());
+        Statement.Guest wrmsr = (Statement.Guest) statement("guest 0 wrmsr IA32_TSC (x << 30)");
+        assertEquals(5L << 30, wrmsr.args().getFirst().eval(Map.of("x", 5L)));
+        assertEquals(List.of(), wrmsr.targets());
+        Statement.Guest cpuid = (Statement.Guest) statement("guest 0 cpuid 0x40000010 -> a _ c");
+        assertEquals(1, cpuid.args().size());
+        assertEquals(List.of("a", "_", "c"), cpuid.targets());
+        assertEquals(2, ((Statement.Guest) statement("guest 0 cpuid 7 0 -> a b")).args().size());
+        assertEquals(GuestOp.SPIN, ((Statement.Guest) statement("guest 0 spin 1000 -> f l")).op());
+        assertEquals(GuestOp.BATCH, ((Statement.Guest) statement("guest 0 batch 100 -> n lo hi r")).op());
+        Statement.Guest sync = (Statement.Guest) statement("guest all sync (2 * x) -> r i l");
+        assertTrue(sync.cpu().all());
+        assertEquals(10, sync.args().getFirst().eval(Map.of("x", 5L)));
+    }
+
+    @Test
+    void letExpectPrint() {
+        Statement.Expect chain = assertInstanceOf(Statement.Expect.class, statement("expect 1 <= x < 10 != 3"));
+        assertEquals(List.of("<=", "<", "!="), chain.ops());
+        assertEquals(4, chain.operands().size());
+        assertNull(chain.tolerance());
+        Statement.Expect tolerant = (Statement.Expect) statement("expect x == 3 +- 2");
+        assertEquals(2, tolerant.tolerance().eval(Map.of()));
+        assertEquals(3, tolerant.operands().get(1).eval(Map.of()));
+        assertEquals(2, ((Statement.Expect) statement("expect x != 3 ± 2")).tolerance().eval(Map.of()));
+        // "+ -" with a blank is addition of a negative number, not a tolerance.
+        Statement.Expect sum = (Statement.Expect) statement("expect x == 3 + -2");
+        assertNull(sum.tolerance());
+        assertEquals(1, sum.operands().get(1).eval(Map.of()));
+        Statement.Print print = assertInstanceOf(Statement.Print.class, statement("print x, x * 2"));
+        assertEquals(List.of("x", "x * 2"), print.texts());
+    }
+
+    @Test
+    void expectErrorWrapsAStepThatNeedNotBind() {
+        Statement.ExpectError e = assertInstanceOf(Statement.ExpectError.class,
+                statement("expect-error EINVAL set-tsc-khz 0 4294967295"));
+        assertEquals(Errno.EINVAL, e.errno());
+        assertEquals("set-tsc-khz 0 4294967295", e.step().text());
+        assertEquals("set-tsc-khz", e.step().kind());
+        Statement.ExpectError fault = (Statement.ExpectError) statement("expect-error fault guest 0 rdmsr 0x1234");
+        assertNull(fault.errno());
+        // Without '->' inside expect-error, and a name given there stays unbound.
+        statement("expect-error ENOENT get-msr 5 IA32_TSC");
+        assertEquals("x.tvs:5:8: unknown variable 'v'",
+                error(PRELUDE + "expect-error ENOENT get-msr 5 IA32_TSC -> v\nexpect v == 0\n"));
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = ';', value = {
+        "1 + 2 * 3; 7", "(1 + 2) * 3; 9", "10 - 4 - 3; 3", "7 / 2; 3", "-7 / 2; -3", "-7 % 2; -1",
+        "1 << 4 + 1; 32", "0xff & 0x0f; 15", "1 | 2 & 3; 3", "~0; -1", "-x; -5", "- -x; 5",
+        "0xffff_ffff_ffff_ffff; -1", "0b1010; 10", "1_000_000; 1000000", "2s; 2000000000", "1us + 1ns; 1001",
+        "(x + (1 << 30) / 2) & -(1 << 30); 0", "9_223_372_036_854_775_807; 9223372036854775807", "-8 >> 1; -4"})
+    void expressionsFollowCPrecedence(String expression, long value) {
+        assertEquals(value, eval(expression));
+    }
+
+    @Test
+    void arithmeticNeverWrapsSilently() {
+        Statement.Let let = (Statement.Let) statement("let y = x * 0x7fff_ffff_ffff_ffff");
+        ScenarioRuntimeException e = assertThrows(ScenarioRuntimeException.class, () -> let.value().eval(Map.of("x", 5L)));
+        assertEquals("arithmetic overflow (signed 64-bit) in 5 * 9223372036854775807", e.getMessage());
+        Statement.Let div = (Statement.Let) statement("let y = 1 / (x - 5)");
+        assertEquals("division by zero in 1 / 0",
+                assertThrows(ScenarioRuntimeException.class, () -> div.value().eval(Map.of("x", 5L))).getMessage());
+        Statement.Let shift = (Statement.Let) statement("let y = 1 << 64");
+        assertEquals("shift count must be 0..63 in 1 << 64",
+                assertThrows(ScenarioRuntimeException.class, () -> shift.value().eval(Map.of())).getMessage());
+    }
+
+    @Test
+    void blankLinesAndCommentsAreNotSteps() {
+        List<Step> steps = parse("# header\n\n   \nlet a = 1   # trailing\n\t# indented comment\nlet b = a\n");
+        assertEquals(List.of(4, 6), steps.stream().map(Step::line).toList());
+        assertEquals(List.of(1, 2), steps.stream().map(Step::number).toList());
+        assertEquals("let a = 1", steps.getFirst().text());
+    }
+
+    // ---- syntax errors ---------------------------------------------------------------------------------
+
+    @Test
+    void unknownCommand() {
+        assertEquals("x.tvs:3:9: unknown command 'rdtscc' (did you mean 'rdtsc'?)",
+                error("host h\nvm host=h\nguest 0 rdtscc -> t\n"));
+        assertEquals("x.tvs:1:1: unknown command 'frobnicate' (known: host, vm, advance, host-tsc, host-ns, set-vm,"
+                + " get-vm, set-tsc-khz, get-tsc-khz, set-msr, get-msr, set-attr, get-attr, get-vcpu, guest, let, expect,"
+                + " expect-error, print)", error("frobnicate 1\n"));
+        assertEquals("x.tvs:1:1: unknown command 'expcet' (did you mean 'expect'?)", error("expcet 1 == 1\n"));
+    }
+
+    @Test
+    void badNumber() {
+        String help = " (integers only: decimal, 0x hex or 0b binary, _ separators, units ns us ms s)";
+        assertEquals("x.tvs:4:9: bad number '12x4'" + help, error(PRELUDE + "advance 12x4\n"));
+        assertEquals("x.tvs:1:9: bad number '1.5s'" + help, error("let a = 1.5s\n"));
+        assertEquals("x.tvs:1:9: bad number '0xfg'" + help, error("let a = 0xfg\n"));
+        assertEquals("x.tvs:1:13: bad number '10_'" + help, error("let a = 1 + 10_\n"));
+        assertEquals("x.tvs:1:9: bad number '9223372036854775808': does not fit in a signed 64-bit value",
+                error("let a = 9223372036854775808\n"));
+        assertEquals("x.tvs:1:9: bad number '0x1_0000_0000_0000_0000': more than 64 bits",
+                error("let a = 0x1_0000_0000_0000_0000\n"));
+        assertEquals("x.tvs:1:9: bad number '10000000000s': does not fit in a signed 64-bit value",
+                error("let a = 10000000000s\n"));
+    }
+
+    @Test
+    void missingVcpuIndex() {
+        assertEquals("x.tvs:4:9: missing vCPU index (a number such as 0, or 'all') before 'IA32_TSC':"
+                + " get-msr CPU MSR -> NAME", error(PRELUDE + "get-msr IA32_TSC -> v\n"));
+        assertEquals("x.tvs:4:13: missing vCPU index (a number such as 0, or 'all'): get-tsc-khz CPU -> NAME",
+                error(PRELUDE + "get-tsc-khz -> k\n"));
+        assertEquals("x.tvs:4:6: missing vCPU index (a number such as 0, or 'all'): guest CPU COMMAND ...",
+                error(PRELUDE + "guest\n"));
+        assertEquals("x.tvs:4:13: vCPU index 64 is out of range (a VM has at most 64 vCPUs): set-tsc-khz CPU KHZ",
+                error(PRELUDE + "set-tsc-khz 64 1000000\n"));
+    }
+
+    @Test
+    void unknownMsrName() {
+        assertEquals("x.tvs:4:11: unknown MSR 'IA32_TSX' (did you mean 'IA32_TSC'?); or give its number, e.g. 0x10",
+                error(PRELUDE + "get-msr 0 IA32_TSX -> v\n"));
+        assertEquals("x.tvs:4:18: unknown MSR 'EFER' (known: IA32_TSC, IA32_TSC_ADJUST, TSC_AUX, MSR_KVM_WALL_CLOCK_NEW,"
+                + " MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME); or give its number, e.g. 0x10",
+                error(PRELUDE + "guest 0 wrmsr    EFER 1\n"));
+        assertEquals("x.tvs:4:11: missing MSR (a name such as IA32_TSC, or a number such as 0x10): get-msr CPU MSR -> NAME",
+                error(PRELUDE + "get-msr 0 -> v\n"));
+    }
+
+    @Test
+    void missingArrowTarget() {
+        assertEquals("x.tvs:4:19: missing '->' target: get-msr gives a value (value); bind it with '-> NAME'",
+                error(PRELUDE + "get-msr 0 IA32_TSC\n"));
+        assertEquals("x.tvs:4:22: missing variable name after '->'", error(PRELUDE + "get-msr 0 IA32_TSC ->   # none\n"));
+        assertEquals("x.tvs:4:15: missing '->' target: guest rdtscp gives 2 values (tsc aux); bind it with '-> NAME'",
+                error(PRELUDE + "guest 0 rdtscp\n"));
+        assertEquals("x.tvs:4:20: guest rdtsc gives a value (tsc), but 2 names follow '->'",
+                error(PRELUDE + "guest 0 rdtsc -> a b\n"));
+        assertEquals("x.tvs:4:15: expected a variable name after '->', got '1'", error(PRELUDE + "host-tsc -> a 1\n"));
+        assertEquals("x.tvs:4:22: guest wrmsr gives no value to bind", error(PRELUDE + "guest 0 wrmsr 0x10 0 -> v\n"));
+    }
+
+    @Test
+    void unterminatedExpression() {
+        assertEquals("x.tvs:1:15: unterminated expression: missing ')' for the '(' at column 9",
+                error("let a = (1 + 2\n"));
+        assertEquals("x.tvs:1:12: unterminated expression after '+'", error("let a = 1 +\n"));
+        assertEquals("x.tvs:4:13: unterminated expression after '=='", error(PRELUDE + "expect x == # nothing\n"));
+        assertEquals("x.tvs:4:24: unterminated expression: missing ')' for the '(' at column 16",
+                error(PRELUDE + "set-msr 0 0x10 ((x + 1)\n"));
+        assertEquals("x.tvs:1:8: missing expression after '='", error("let a =\n"));
+        assertEquals("x.tvs:1:16: expected ')' for the '(' at column 9, got '2)'", error("let a = (1 + 2 2)\n"));
+    }
+
+    @Test
+    void otherMistakes() {
+        assertEquals("x.tvs:4:13: unknown variable 'y'", error(PRELUDE + "expect x == y\n"));
+        assertEquals("x.tvs:1:1: 'advance' needs the VM: put a 'vm ...' line before it", error("advance 1s\n"));
+        assertEquals("x.tvs:4:1: only one vm per file for now (the first is on line 2)", error(PRELUDE + "vm vcpus=1\n"));
+        assertEquals("x.tvs:4:22: unexpected '*': put arithmetic in an argument between parentheses, e.g. (64 * UNITY)",
+                error(PRELUDE + "set-msr 0 IA32_TSC x * 2\n"));
+        assertEquals("x.tvs:4:11: only 'sync' runs on all vCPUs at once; give 'rdtsc' one vCPU index",
+                error(PRELUDE + "guest all rdtsc -> t\n"));
+        assertEquals("x.tvs:4:9: expect needs a comparison: == != < <= > >=", error(PRELUDE + "expect x\n"));
+        assertEquals("x.tvs:4:14: a tolerance '+-' goes with a single == or != only", error(PRELUDE + "expect x < 3 +- 1\n"));
+        assertEquals("x.tvs:4:14: unknown error 'EBUSY' (known: ENOENT, ENXIO, EFAULT, EEXIST, EINVAL, ERANGE, fault)",
+                error(PRELUDE + "expect-error EBUSY get-msr 0 IA32_TSC\n"));
+        assertEquals("x.tvs:4:21: expect-error needs a step that can fail (a control-plane, host or guest step), not 'let'",
+                error(PRELUDE + "expect-error EINVAL let a = 1\n"));
+        assertEquals("x.tvs:2:9: unknown host 'b': define it first with 'host b ...'", error("host a\nvm host=b\n"));
+        assertEquals("x.tvs:3:1: several hosts are defined: say which one the VM runs on with host=NAME",
+                error("host a\nhost b\nvm\n"));
+        assertEquals("x.tvs:1:10: vcpus must be 1 to 64, got 65", error("vm vcpus=65\n"));
+        assertEquals("x.tvs:1:8: unknown host setting 'tsc-mhz' (did you mean 'tsc-khz'?)", error("host a tsc-mhz=1\n"));
+        assertEquals("x.tvs:1:21: give the host TSC frequency once: tsc-khz or tsc-hz",
+                error("host a tsc-khz=3000 tsc-hz=3000000\n"));
+        assertEquals("x.tvs:4:8: unknown VM value 'generation' (known: tsc-khz, tsc-generation, vcpus-matched,"
+                + " master-clock)", error(PRELUDE + "get-vm generation -> g\n"));
+        assertEquals("x.tvs:4:12: unknown attribute 'tsc-ofset' (did you mean 'tsc-offset'?); or give its number",
+                error(PRELUDE + "get-attr 0 tsc-ofset -> o\n"));
+    }
+
+    @Test
+    void everyBadLineIsReportedWithoutCascades() {
+        List<SyntaxError> errors = errors("""
+                host h
+                vm host=h
+                let a = 1 +
+                guest 0 rdtsc -> t extra_name
+                expect a == t
+                get-msr 0 IA32_TSC
+                vm vcpus=2
+                """);
+        assertEquals(List.of(
+                "x.tvs:3:12: unterminated expression after '+'",
+                "x.tvs:4:20: guest rdtsc gives a value (tsc), but 2 names follow '->'",
+                "x.tvs:6:19: missing '->' target: get-msr gives a value (value); bind it with '-> NAME'",
+                "x.tvs:7:1: only one vm per file for now (the first is on line 2)"),
+                errors.stream().map(SyntaxError::toString).toList());
+        assertEquals("x.tvs:3:12: unterminated expression after '+'\n    let a = 1 +\n               ^",
+                errors.getFirst().withContext());
+    }
+
+    @Test
+    void aVmLineWithAnErrorStillCountsAsTheVm() {
+        assertEquals(List.of("x.tvs:1:4: unknown vm setting 'cpus' (did you mean 'vcpus'?)"),
+                errors("vm cpus=2\nadvance 1s\n").stream().map(SyntaxError::toString).toList());
+        assertAll(() -> assertEquals(Msr.IA32_TSC, (int) ScenarioParser.MSRS.get("IA32_TSC")),
+                () -> assertEquals("IA32_TSC", ScenarioParser.msrName(Msr.IA32_TSC)),
+                () -> assertEquals("0x1234", ScenarioParser.msrName(0x1234)));
+    }
+}

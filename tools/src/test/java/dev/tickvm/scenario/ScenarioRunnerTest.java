@@ -1,0 +1,188 @@
+package dev.tickvm.scenario;
+
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tickvm.scenario.ScenarioReport.Status;
+import dev.tickvm.scenario.ScenarioReport.StepReport;
+import dev.tickvm.unicorn.Unicorn;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Running scenarios: expectations, expect-error, and runtime errors that stop the run. */
+class ScenarioRunnerTest {
+
+    private static ScenarioReport run(String text, List<StepReport> progress) {
+        try {
+            return new ScenarioRunner(Unicorn::get).run(Scenario.parse("t.tvs", text), progress::add);
+        } catch (ScenarioSyntaxException e) {
+            throw new AssertionError(e.getMessage(), e);
+        }
+    }
+
+    private static ScenarioReport run(String text) {
+        return run(text, new ArrayList<>());
+    }
+
+    private static List<Status> statuses(ScenarioReport report) {
+        return report.steps().stream().map(StepReport::status).toList();
+    }
+
+    @Test
+    void aRuntimeErrorStopsTheRunAndNothingAfterItRuns() {
+        List<StepReport> seen = new ArrayList<>();
+        ScenarioReport report = run("""
+                host h
+                vm host=h vcpus=1
+                set-msr 0 IA32_TSC 1000
+                get-msr 0 0x1234 -> v        # KVM_GET_MSRS of an MSR KVM does not know: EINVAL
+                set-msr 0 IA32_TSC 5
+                let after = 1
+                expect after == 1
+                """, seen);
+        assertEquals(List.of(Status.OK, Status.OK, Status.OK, Status.ERROR, Status.NOT_RUN, Status.NOT_RUN, Status.NOT_RUN),
+                statuses(report));
+        StepReport error = report.steps().get(3);
+        assertAll(
+                () -> assertEquals("EINVAL: KVM_GET_MSRS: MSR (0x1234) is not supported", error.message()),
+                () -> assertEquals(4, report.stoppedAt().line()),
+                () -> assertEquals(4, report.stoppedAt().step()),
+                () -> assertEquals("get-msr 0 0x1234 -> v", report.stoppedAt().text()),
+                () -> assertEquals("t.tvs:4: step 4 'get-msr 0 0x1234 -> v' failed: EINVAL: KVM_GET_MSRS: MSR (0x1234)"
+                        + " is not supported; the run stops here (3 later steps not run)", report.stoppedAt().message()),
+                // Only the steps that ran were reported as they ran; the later ones have no results.
+                () -> assertEquals(4, seen.size()),
+                () -> assertNull(report.steps().get(4).hostNanos()),
+                () -> assertEquals(Map.of(), report.steps().get(5).results()),
+                () -> assertNull(report.steps().get(6).message()),
+                () -> assertEquals(0, report.passed()),
+                () -> assertEquals(1, report.failed()),
+                () -> assertFalse(report.ok()),
+                () -> assertEquals(1, report.exitCode()),
+                () -> assertEquals("0 passed, 1 failed", report.summary()));
+    }
+
+    @Test
+    void aMissingVcpuAGuestFaultAndAnOverflowEachStopTheRun() {
+        ScenarioReport missing = run("vm vcpus=1\nget-tsc-khz 3 -> k\nlet a = 1\n");
+        assertEquals(List.of(Status.OK, Status.ERROR, Status.NOT_RUN), statuses(missing));
+        assertEquals("ENOENT: no vCPU 3 (the VM has 1)", missing.steps().get(1).message());
+
+        ScenarioReport fault = run("vm vcpus=1\nguest 0 rdmsr 0x1234 -> v\nlet a = 1\n");
+        assertEquals(List.of(Status.OK, Status.ERROR, Status.NOT_RUN), statuses(fault));
+        String message = fault.steps().get(1).message();
+        assertTrue(message.startsWith("guest fault: vCPU 0: ") && message.contains("RDMSR MSR 0x1234"), message);
+        assertEquals(2, fault.stoppedAt().line());
+
+        ScenarioReport overflow = run("let a = 0x7fff_ffff_ffff_ffff\nlet b = a + 1\nprint a\n");
+        assertEquals(List.of(Status.OK, Status.ERROR, Status.NOT_RUN), statuses(overflow));
+        assertEquals("arithmetic overflow (signed 64-bit) in 9223372036854775807 + 1", overflow.steps().get(1).message());
+    }
+
+    @Test
+    void expectationsWithAndWithoutTolerance() {
+        // No VM: the engine is never asked for.
+        ScenarioReport report;
+        try {
+            report = new ScenarioRunner(() -> {
+                throw new AssertionError("no VM, no Unicorn");
+            }).run(Scenario.parse("t.tvs", """
+                    let a = 3_000_004
+                    expect a == 3_000_000 +- 4
+                    expect a == 3_000_000 +- 3
+                    expect a != 3_000_000 +- 3
+                    expect a != 3_000_000 +- 4
+                    expect 1 <= a <= 3_000_004
+                    expect 1 <= a < 3_000_004
+                    expect a == 3_000_000
+                    expect -1 < 0 < 0x7fff_ffff_ffff_ffff
+                    """), r -> { });
+        } catch (ScenarioSyntaxException e) {
+            throw new AssertionError(e);
+        }
+        assertEquals(List.of(Status.OK, Status.PASS, Status.FAIL, Status.PASS, Status.FAIL, Status.PASS, Status.FAIL,
+                Status.FAIL, Status.PASS), statuses(report));
+        List<String> messages = report.steps().stream().map(StepReport::message).toList();
+        assertEquals(List.of("a = 3,000,004", "3,000,004 == 3,000,000 +- 4", "3,000,004 == 3,000,000 +- 3; differ by 4",
+                "3,000,004 != 3,000,000 +- 3", "3,000,004 != 3,000,000 +- 4", "1 <= 3,000,004 <= 3,000,004",
+                "1 <= 3,000,004 < 3,000,004", "3,000,004 == 3,000,000; differ by 4",
+                "-1 < 0 < 9,223,372,036,854,775,807"), messages);
+        assertEquals(List.of(3_000_004L, 3_000_000L, 4L), report.steps().get(1).values());
+        assertEquals(List.of(1L, 3_000_004L, 3_000_004L), report.steps().get(5).values());
+        assertAll(() -> assertEquals(4, report.passed()), () -> assertEquals(4, report.failed()),
+                () -> assertNull(report.stoppedAt()), () -> assertEquals(1, report.exitCode()));
+    }
+
+    @Test
+    void expectErrorPassesOnlyOnTheErrorItNames() {
+        ScenarioReport report = run("""
+                vm vcpus=1
+                expect-error EINVAL set-tsc-khz 0 4294967295
+                expect-error ENOENT set-tsc-khz 0 4294967295
+                expect-error EINVAL set-tsc-khz 0 2000000
+                expect-error fault get-msr 0 0x1234
+                expect-error ENOENT get-msr 1 IA32_TSC -> v
+                expect-error fault guest 0 rdmsr 0x1234
+                host-tsc -> h
+                guest 0 rdtsc -> t
+                """);
+        assertEquals(List.of(Status.OK, Status.PASS, Status.FAIL, Status.FAIL, Status.FAIL, Status.PASS, Status.PASS,
+                Status.OK, Status.ERROR), statuses(report));
+        List<String> messages = report.steps().stream().map(StepReport::message).toList();
+        assertEquals("EINVAL: TSC frequency 4294967295 kHz out of range (this host gives at most 4294967294 kHz)",
+                messages.get(1));
+        assertEquals("expected ENOENT, got EINVAL: TSC frequency 4294967295 kHz out of range (this host gives at most"
+                + " 4294967294 kHz)", messages.get(2));
+        assertEquals("expected EINVAL, but the step succeeded: vCPU 0: TSC kHz := 2,000,000", messages.get(3));
+        assertEquals("expected a guest fault, got EINVAL: KVM_GET_MSRS: MSR (0x1234) is not supported", messages.get(4));
+        assertEquals("ENOENT: no vCPU 1 (the VM has 1)", messages.get(5));
+        assertTrue(messages.get(6).startsWith("guest fault: vCPU 0: ") && messages.get(6).contains("MSR 0x1234"),
+                messages.get(6));
+        // The faulted vCPU is stuck on its RDMSR: the guest cannot run again, the host side can.
+        assertEquals("the guest cannot run any more: a vCPU stopped on a fault at line 7 (step 7): " + messages.get(6),
+                messages.get(8));
+        assertAll(() -> assertEquals(3, report.passed()), () -> assertEquals(4, report.failed()),
+                () -> assertNotNull(report.stoppedAt()));
+    }
+
+    @Test
+    void aHostWhoseTscIsNotAWholeNumberOfKhz() {
+        ScenarioReport report = run("""
+                host odd tsc-hz=2_999_999_999
+                vm host=odd
+                get-vm tsc-khz -> khz
+                expect khz == 2_999_999                # the host kernel's tsc_khz, truncated
+                host-ns -> n
+                advance (2s - n)
+                host-tsc -> h
+                expect h == 5_999_999_998
+                """);
+        assertEquals(2, report.passed(), () -> report.steps().toString());
+        assertEquals("odd: TSC 2,999,999 kHz (2,999,999,999 Hz), VMX (48 frac bits), stable, TSC 0 at boot",
+                report.steps().getFirst().message());
+    }
+
+    @Test
+    void aGetOnAllVcpusBindsTheSmallestAndLargest() {
+        ScenarioReport report = run("""
+                vm vcpus=3 tsc-khz=2000000
+                set-tsc-khz 1 1000000
+                set-tsc-khz 2 2500000
+                get-tsc-khz all -> lo hi
+                expect lo == 1_000_000
+                expect hi == 2_500_000
+                guest all sync 100_000 -> regressions
+                expect regressions > 0       # at three rates the TSCs cannot agree
+                """);
+        assertEquals(0, report.failed(), () -> report.steps().toString());
+        assertEquals("all 3 vCPUs: lo = 1,000,000  hi = 2,500,000", report.steps().get(3).message());
+        assertTrue(report.steps().get(6).message().startsWith("all 3 vCPUs: regressions = 1  (iterations "),
+                report.steps().get(6).message());
+    }
+}

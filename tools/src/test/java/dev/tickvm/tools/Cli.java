@@ -1,0 +1,56 @@
+package dev.tickvm.tools;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * Runs the tickvm command line in this JVM through {@link Main#execute}, the real entry point
+ * minus System.exit, and captures what a user would see on stdout and stderr. picocli's out and
+ * err default to System.out/err when a CommandLine is made, and the run and images commands
+ * write to System.out/err directly (guest serial output, run summaries), so swapping System.out
+ * and System.err for the call captures everything. They are always restored; surefire runs
+ * these tests on one thread, so nothing else writes to them meanwhile.
+ */
+final class Cli {
+    /** What one command line did. */
+    record Outcome(int exitCode, String stdout, String stderr) {
+        /** The non-blank lines of stderr. */
+        List<String> errLines() {
+            return stderr.lines().filter(l -> !l.isBlank()).toList();
+        }
+
+        /** The non-blank lines of stdout. */
+        List<String> outLines() {
+            return stdout.lines().filter(l -> !l.isBlank()).toList();
+        }
+
+        @Override
+        public String toString() {
+            return "exit " + exitCode + "\n--- stdout:\n" + stdout + "--- stderr:\n" + stderr;
+        }
+    }
+
+    private Cli() {
+    }
+
+    static Outcome run(String... args) {
+        ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+        ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+        PrintStream savedOut = System.out;
+        PrintStream savedErr = System.err;
+        int code;
+        try {
+            System.setOut(new PrintStream(stdout, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(stderr, true, StandardCharsets.UTF_8));
+            code = Main.execute(args);
+        } finally {
+            System.out.flush();
+            System.err.flush();
+            System.setOut(savedOut);
+            System.setErr(savedErr);
+        }
+        return new Outcome(code, stdout.toString(StandardCharsets.UTF_8), stderr.toString(StandardCharsets.UTF_8));
+    }
+}

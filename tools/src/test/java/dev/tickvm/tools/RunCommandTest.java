@@ -1,0 +1,119 @@
+package dev.tickvm.tools;
+
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tickvm.images.GuestImage;
+import dev.tickvm.images.GuestImages;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * tickvm run end to end in this JVM: the process exit code, the guest's serial output on stdout
+ * and the one-line summary on stderr. Only guests that cannot abort the JVM run here; the fault
+ * images run in a child JVM (HostileGuestProcessTest).
+ */
+class RunCommandTest {
+
+    private static void assertSummary(Cli.Outcome o, String prefix) {
+        List<String> err = o.errLines();
+        assertEquals(1, err.size(), o::toString);
+        assertTrue(err.getFirst().startsWith(prefix), () -> "summary starts with '" + prefix + "':\n" + o);
+    }
+
+    @Test
+    void helloExitsZeroAndPrintsTheGreeting() {
+        Cli.Outcome o = Cli.run("run", "--image", "hello");
+        assertAll(o.toString(),
+                () -> assertEquals(0, o.exitCode()),
+                () -> assertEquals("Hello from a tickvm guest on vCPU 0\n", o.stdout()),
+                () -> assertSummary(o, "tickvm: hello: guest exited with code 0 (1 vCPU, 0 trapped instructions, 155 blocks,"
+                        + " host time 2160 ns virtual, wall "));
+    }
+
+    @Test
+    void smpHelloOnEightVcpusExitsZeroWithEightHellos() {
+        Cli.Outcome o = Cli.run("run", "--image", "smp-hello", "--vcpus", "8");
+        List<String> lines = o.outLines();
+        assertAll(o.toString(),
+                () -> assertEquals(0, o.exitCode()),
+                () -> assertEquals(9, lines.size()),
+                () -> assertEquals(8, lines.stream().filter(l -> l.startsWith("smp-hello: hello from vCPU ")).distinct().count()),
+                () -> assertEquals("smp-hello: all 8 vCPUs reported", lines.getLast()),
+                () -> assertSummary(o, "tickvm: smp-hello: guest exited with code 0 (8 vCPUs, "));
+    }
+
+    @Test
+    void realClockRunsTheSameGuestAndSaysSo() {
+        Cli.Outcome o = Cli.run("run", "--image", "hello", "--clock", "real");
+        assertEquals(0, o.exitCode(), o::toString);
+        assertEquals("Hello from a tickvm guest on vCPU 0\n", o.stdout());
+        assertTrue(o.stderr().contains(" real, wall "), o::toString);
+    }
+
+    @Test
+    void serialOptionSendsTheGuestOutputToTheFileInstead(@TempDir Path dir) throws IOException {
+        Path serial = dir.resolve("serial.txt");
+        Cli.Outcome o = Cli.run("run", "--image", "hello", "--serial", serial.toString());
+        assertAll(o.toString(),
+                () -> assertEquals(0, o.exitCode()),
+                () -> assertEquals("", o.stdout()),
+                () -> assertSummary(o, "tickvm: hello: guest exited with code 0"));
+        assertEquals("Hello from a tickvm guest on vCPU 0\n", Files.readString(serial, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void rawImageFileRunsLikeTheCatalogueImage(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("my-hello.bin");
+        Files.write(file, GuestImages.require("hello").code());
+        Cli.Outcome o = Cli.run("run", "--image", file.toString());
+        assertAll(o.toString(),
+                () -> assertEquals(0, o.exitCode()),
+                () -> assertEquals("Hello from a tickvm guest on vCPU 0\n", o.stdout()),
+                () -> assertSummary(o, "tickvm: my-hello.bin: guest exited with code 0"));
+    }
+
+    @Test
+    void guestDebugExitCodeBecomesTheExitCode(@TempDir Path dir) throws IOException {
+        // mov eax, 42; out 0xf4, eax
+        Path file = dir.resolve("exit42.bin");
+        Files.write(file, HexFormat.of().parseHex("b82a000000e7f4"));
+        Cli.Outcome o = Cli.run("run", "--image", file.toString());
+        assertEquals(42, o.exitCode(), o::toString);
+        assertSummary(o, "tickvm: exit42.bin: guest exited with code 42 (1 vCPU, 0 trapped instructions, 2 blocks,");
+    }
+
+    @Test
+    void guestThatHaltsEndsWithExitCodeThree(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("hlt.bin");
+        Files.write(file, new byte[] {(byte) 0xf4});
+        Cli.Outcome o = Cli.run("run", "--image", file.toString());
+        assertEquals(3, o.exitCode(), o::toString);
+        assertSummary(o, "tickvm: hlt.bin: all vCPUs halted with nothing to wake them (1 vCPU,");
+    }
+
+    @Test
+    void imagesListsEveryCatalogueImageInOrder() {
+        Cli.Outcome o = Cli.run("images");
+        List<String> lines = o.outLines();
+        List<GuestImage> catalogue = GuestImages.catalogue();
+        List<String> listed = lines.subList(1, lines.size() - 1).stream().map(l -> l.split(" +")[0]).toList();
+        assertAll(o.toString(),
+                () -> assertEquals(0, o.exitCode()),
+                () -> assertEquals("", o.stderr()),
+                () -> assertTrue(lines.getFirst().matches("NAME +BYTES +VCPUS +DESCRIPTION"), lines.getFirst()),
+                () -> assertEquals(catalogue.stream().map(GuestImage::name).toList(), listed),
+                () -> assertTrue(listed.containsAll(List.of("hello", "rdtsc-loop", "smp-hello", "fault-invalid-opcode",
+                        "fault-ud2", "fault-unmapped", "fault-loop", "fault-msr")), "the eight images of the README"),
+                () -> assertTrue(lines.stream().anyMatch(l -> l.matches("smp-hello +4112 +4 +Every vCPU prints its id.*")),
+                        "smp-hello's row: name, bytes, default vCPUs, description"),
+                () -> assertEquals("All load and start at 0x100000.", lines.getLast()));
+    }
+}
