@@ -77,17 +77,7 @@ final class Guests {
     }
 
     private static Machine machine(byte[] code, TrapMode mode, IoOutHandler onOut) {
-        PortIoDevice signal = new PortIoDevice() {
-            @Override
-            public int read(int offset, int size) {
-                return 0;
-            }
-
-            @Override
-            public boolean write(int offset, int size, int value) {
-                return true;
-            }
-        };
+        PortIoDevice signal = PortIoDevice.doorbell();
         return Machine.builder()
                 .memorySize(MEMORY)
                 .trapMode(mode)

@@ -88,7 +88,7 @@ public final class Lab implements AutoCloseable {
                 .memorySize(memory)
                 .device(Serial16550.COM1, Serial16550.PORTS, new Serial16550(serial::write))
                 .device(DebugExit.PORT, DebugExit.PORTS, debugExit)
-                .device(DOORBELL_PORT, 4, new Doorbell())
+                .device(DOORBELL_PORT, 4, PortIoDevice.doorbell())
                 .onIoOut((vcpu, out) -> out.port() == DOORBELL_PORT ? IoOutHandler.IoAction.PAUSE
                         : debugExit.exitCode().isPresent() ? new IoOutHandler.IoAction.Exit(debugExit.exitCode().getAsInt())
                         : IoOutHandler.IoAction.CONTINUE)
@@ -97,8 +97,13 @@ public final class Lab implements AutoCloseable {
                 .build();
         kvm.attachMemory(machine.memory());
         Lab lab = new Lab(host, kvm, machine);
-        // Let every probe reach its first HLT, so all start idle.
-        lab.settle();
+        try {
+            // Let every probe reach its first HLT, so all start idle.
+            lab.settle();
+        } catch (RuntimeException e) {
+            lab.close();
+            throw e;
+        }
         return lab;
     }
 
@@ -344,18 +349,5 @@ public final class Lab implements AutoCloseable {
     @Override
     public void close() {
         machine.close();
-    }
-
-    /** The probes' doorbell: every write needs the VMM. */
-    private static final class Doorbell implements PortIoDevice {
-        @Override
-        public int read(int offset, int size) {
-            return 0;
-        }
-
-        @Override
-        public boolean write(int offset, int size, int value) {
-            return true;
-        }
     }
 }

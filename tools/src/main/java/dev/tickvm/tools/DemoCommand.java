@@ -1,31 +1,47 @@
 package dev.tickvm.tools;
 
+import dev.tickvm.host.SimulatedHost;
+import dev.tickvm.host.VirtualClock;
 import dev.tickvm.images.GuestImages;
+import dev.tickvm.kvm.ClockData;
+import dev.tickvm.kvm.KvmVcpu;
+import dev.tickvm.kvm.PvclockMode;
+import dev.tickvm.lab.Lab;
 import dev.tickvm.machine.VmExit;
+import dev.tickvm.unicorn.Unicorn;
 import java.io.PrintStream;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 
 @Command(name = "demo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = {"Shows what tickvm does: boots rdtsc-loop (1,000,000 trapped RDTSCs, checked monotonic)",
-            "and smp-hello on 4 vCPUs, on the virtual host clock, and prints what the guests report."},
+        description = {"Shows what tickvm does, in four parts, all on the virtual host clock (so the numbers are the",
+            "same on every run): 1,000,000 trapped RDTSCs; four vCPUs round-robin; a guest TSC scaled to",
+            "2.5 GHz on a 3 GHz host; kvmclock read by the guest as Linux reads it, its master clock, and",
+            "the drift of KVM's kHz-based pvclock scale against an exact one."},
         footer = {"", "Examples:",
             "  ./tickvm demo",
-            "  ./tickvm demo --unicorn-lib /usr/lib/x86_64-linux-gnu/libunicorn.so.2   on another Unicorn"})
+            "  ./tickvm demo --unicorn-lib /usr/lib/x86_64-linux-gnu/libunicorn.so.2   on another Unicorn",
+            "", "More: ./tickvm scenario scenarios/*.tvs runs the KVM selftests re-expressed as scenarios."})
 final class DemoCommand implements Callable<Integer> {
+    private static final long SECOND = 1_000_000_000L;
+
     @Override
     public Integer call() {
-        var unicorn = Main.unicorn();
+        Unicorn unicorn = Main.unicorn();
         PrintStream out = System.out;
         out.println("tickvm demo on " + unicorn.describe());
         int failures = 0;
-        failures += step(out, "rdtsc-loop", 1);
-        failures += step(out, "smp-hello", 4);
-        out.println(failures == 0 ? "demo: all guests did what they promised" : "demo: " + failures + " guest(s) failed");
+        failures += image(out, "rdtsc-loop", 1);
+        failures += image(out, "smp-hello", 4);
+        failures += tscScaling(out, unicorn);
+        failures += kvmclock(out, unicorn);
+        out.println();
+        out.println(failures == 0 ? "demo: every part did what it promised" : "demo: " + failures + " part(s) failed");
         return failures == 0 ? 0 : 1;
     }
 
-    private static int step(PrintStream out, String name, int vcpus) {
+    private static int image(PrintStream out, String name, int vcpus) {
         out.println();
         out.println("== " + name + " on " + vcpus + " vCPU" + (vcpus == 1 ? "" : "s") + ": "
                 + GuestImages.require(name).description());
@@ -33,5 +49,78 @@ final class DemoCommand implements Callable<Integer> {
         out.flush();
         out.println("-- " + r.summary("virtual"));
         return r.exit() instanceof VmExit.Exited e && e.code() == 0 ? 0 : 1;
+    }
+
+    /** A 2.5 GHz guest on a 3 GHz host: the ratio, and what one second of host time gives the guest. */
+    private static int tscScaling(PrintStream out, Unicorn unicorn) {
+        out.println();
+        out.println("== TSC scaling: a 2.5 GHz guest on a 3 GHz host (KVM_SET_TSC_KHZ before the vCPU exists)");
+        VirtualClock clock = new VirtualClock();
+        try (Lab lab = Lab.create(unicorn, SimulatedHost.standard("host", clock), 1, 2_500_000)) {
+            KvmVcpu vcpu = lab.kvm().vcpu(0);
+            lab.rdtsc(0);
+            long first = lab.rdtsc(0);
+            long second = lab.rdtsc(0);
+            clock.advance(SECOND);
+            long third = lab.rdtsc(0);
+            long command = second - first;
+            long after = third - second - command;
+            out.printf("ratio 0x%x (48 fractional bits); one probe command takes %,d guest cycles; across one"
+                    + " host second the guest TSC moved %,d more%n", vcpu.tscRatio(), command, after);
+            boolean ok = vcpu.tscRatio() == 0xD55555555555L && Math.abs(after - 2_500_000_000L) <= 1;
+            out.println("-- guest TSC advanced 2.5e9 cycles per host second: " + (ok ? "yes" : "NO"));
+            return ok ? 0 : 1;
+        }
+    }
+
+    /** kvmclock through the probe, bracketed by KVM_GET_CLOCK; the 4-vCPU monotonicity loop; the drift. */
+    private static int kvmclock(PrintStream out, Unicorn unicorn) {
+        out.println();
+        out.println("== kvmclock: 4 vCPUs enable it, the guest reads it like Linux's pvclock_clocksource_read");
+        int failures = 0;
+        VirtualClock clock = new VirtualClock();
+        try (Lab lab = Lab.create(unicorn, SimulatedHost.standard("host", clock), 4, 0)) {
+            for (int i = 0; i < 4; i++) {
+                lab.enableKvmclock(i);
+            }
+            clock.advance(SECOND);
+            ClockData start = lab.kvm().getClock();
+            Lab.KvmclockReading guest = lab.kvmclock(0, Lab.ReadMode.TRUST_STABLE);
+            ClockData end = lab.kvm().getClock();
+            out.printf("KVM_GET_CLOCK %,d <= guest %,d <= KVM_GET_CLOCK %,d ns; master clock %s, TSC_STABLE %s%n",
+                    start.clock(), guest.nanos(), end.clock(), lab.kvm().usesMasterClock() ? "on" : "off",
+                    (guest.flags() & 1) != 0 ? "set" : "clear");
+            failures += start.clock() <= guest.nanos() && guest.nanos() <= end.clock() ? 0 : 1;
+            List<Lab.KvmclockSyncResult> sync = lab.kvmclockSync(List.of(0, 1, 2, 3), 50_000, Lab.ReadMode.TRUST_STABLE);
+            long regressions = sync.stream().mapToLong(Lab.KvmclockSyncResult::regressions).sum();
+            out.printf("200,000 reads across 4 vCPUs against one shared last value: %d went backwards%n", regressions);
+            failures += regressions == 0 ? 0 : 1;
+        }
+        out.println();
+        out.println("== pvclock scale: a 1.5 GHz guest on a host whose TSC truly runs at 2,999,999,500 Hz");
+        long compat = drift(unicorn, PvclockMode.KVM_COMPAT, out);
+        long exact = drift(unicorn, PvclockMode.EXACT, out);
+        out.printf("-- KVM's kHz-based scale drifts %+d ns per second; the exact one %+d%n", compat, exact);
+        failures += compat > 500 && Math.abs(exact) <= 1 ? 0 : 1;
+        return failures;
+    }
+
+    /** Guest-read kvmclock over one host second, minus that second. */
+    private static long drift(Unicorn unicorn, PvclockMode mode, PrintStream out) {
+        VirtualClock clock = new VirtualClock();
+        SimulatedHost host = SimulatedHost.standard("host", clock).withTscHz(2_999_999_500L);
+        try (Lab lab = Lab.create(unicorn, host, 1, 1_500_000)) {
+            lab.kvm().setPvclockMode(mode);
+            lab.enableKvmclock(0);
+            long hostBefore = host.monotonicNanos();
+            long before = lab.kvmclock(0, Lab.ReadMode.TRUST_STABLE).nanos();
+            clock.advance(SECOND);
+            long hostAfter = host.monotonicNanos();
+            long after = lab.kvmclock(0, Lab.ReadMode.TRUST_STABLE).nanos();
+            out.printf("%-10s pvclock from %,d Hz: kvmclock moved %,d ns while the host moved %,d ns%n",
+                    mode == PvclockMode.KVM_COMPAT ? "kvm-compat" : "exact", lab.kvm().vcpu(0).pvclockTscHz(),
+                    after - before, hostAfter - hostBefore);
+            return (after - before) - (hostAfter - hostBefore);
+        }
     }
 }

@@ -16,4 +16,22 @@ public interface PortIoDevice {
      *         with {@code VcpuExit.IoOut}); false to carry on in the guest
      */
     boolean write(int offset, int size, int value);
+
+    /**
+     * A device whose every write needs the VMM and whose reads return 0: a doorbell, such as
+     * the probe's, or a test's signal port.
+     */
+    static PortIoDevice doorbell() {
+        return new PortIoDevice() {
+            @Override
+            public int read(int offset, int size) {
+                return 0;
+            }
+
+            @Override
+            public boolean write(int offset, int size, int value) {
+                return true;
+            }
+        };
+    }
 }

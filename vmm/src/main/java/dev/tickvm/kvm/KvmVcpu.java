@@ -59,13 +59,21 @@ public final class KvmVcpu implements TrapEmulator {
 
     @Override
     public long readMsr(int index) {
+        if (!Msr.isTimeMsr(index)) {
+            throw new UnknownMsrException(index, "not emulated by KVM here (#GP)");
+        }
+        return timeMsr(index);
+    }
+
+    /** The value of one of the time MSRs; guest and host reads see the same values here. */
+    private long timeMsr(int index) {
         return switch (index) {
             case Msr.IA32_TSC -> readTsc();
             case Msr.IA32_TSC_ADJUST -> tscAdjust;
             case Msr.TSC_AUX -> tscAux;
             case Msr.KVM_SYSTEM_TIME, Msr.KVM_SYSTEM_TIME_NEW -> systemTimeMsr;
             case Msr.KVM_WALL_CLOCK, Msr.KVM_WALL_CLOCK_NEW -> vm.wallClockMsr();
-            default -> throw new UnknownMsrException(index, "not emulated by KVM here (#GP)");
+            default -> throw new IllegalArgumentException(Msr.name(index));
         };
     }
 
@@ -113,14 +121,10 @@ public final class KvmVcpu implements TrapEmulator {
 
     /** KVM_GET_MSRS (host-initiated). IA32_TSC reads the guest TSC. */
     public long getMsr(int index) {
-        return switch (index) {
-            case Msr.IA32_TSC -> readTsc();
-            case Msr.IA32_TSC_ADJUST -> tscAdjust;
-            case Msr.TSC_AUX -> tscAux;
-            case Msr.KVM_SYSTEM_TIME, Msr.KVM_SYSTEM_TIME_NEW -> systemTimeMsr;
-            case Msr.KVM_WALL_CLOCK, Msr.KVM_WALL_CLOCK_NEW -> vm.wallClockMsr();
-            default -> throw new KvmException(Errno.EINVAL, "KVM_GET_MSRS: " + Msr.name(index) + " is not supported");
-        };
+        if (!Msr.isTimeMsr(index)) {
+            throw new KvmException(Errno.EINVAL, "KVM_GET_MSRS: " + Msr.name(index) + " is not supported");
+        }
+        return timeMsr(index);
     }
 
     /**

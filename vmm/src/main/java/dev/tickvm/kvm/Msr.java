@@ -13,6 +13,15 @@ public final class Msr {
     private Msr() {
     }
 
+    /** True for the MSRs this kvm layer emulates. */
+    public static boolean isTimeMsr(int msr) {
+        return switch (msr) {
+            case IA32_TSC, IA32_TSC_ADJUST, TSC_AUX, KVM_WALL_CLOCK, KVM_SYSTEM_TIME, KVM_WALL_CLOCK_NEW,
+                 KVM_SYSTEM_TIME_NEW -> true;
+            default -> false;
+        };
+    }
+
     /** A name for messages, e.g. "IA32_TSC (0x10)". */
     public static String name(int msr) {
         String name = switch (msr) {

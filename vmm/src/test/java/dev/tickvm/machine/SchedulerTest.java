@@ -173,16 +173,6 @@ class SchedulerTest {
     }
 
     private static PortIoDevice flagEveryWrite() {
-        return new PortIoDevice() {
-            @Override
-            public int read(int offset, int size) {
-                return 0;
-            }
-
-            @Override
-            public boolean write(int offset, int size, int value) {
-                return true;
-            }
-        };
+        return PortIoDevice.doorbell();
     }
 }
