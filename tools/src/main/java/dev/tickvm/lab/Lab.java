@@ -275,6 +275,8 @@ public final class Lab implements AutoCloseable {
         memory.writeInt(page, version | 1);
         post(reader, ProbeCommand.KVMCLOCK, page | ReadMode.TRUST_STABLE.bits);
         post(writer, ProbeCommand.STORE, page, (version | 1) + 1, delayCycles);
+        // The reader goes first, so it meets the odd version whatever the writer's delay.
+        machine.scheduleNext(reader);
         awaitAll(List.of(reader, writer));
         long[] r = results(reader);
         return new KvmclockReading(r[0], r[1], r[2], (int) (r[3] & 0xff), (r[3] >> 8 & 1) != 0);

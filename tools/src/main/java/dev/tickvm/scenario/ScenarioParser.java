@@ -1,9 +1,13 @@
 package dev.tickvm.scenario;
 
 import dev.tickvm.cpu.BootLayout;
+import dev.tickvm.kvm.ClockData;
 import dev.tickvm.kvm.Errno;
 import dev.tickvm.kvm.Msr;
+import dev.tickvm.kvm.Pvclock;
+import dev.tickvm.kvm.PvclockMode;
 import dev.tickvm.kvm.TscAttribute;
+import dev.tickvm.lab.Lab;
 import dev.tickvm.scenario.ScenarioSyntaxException.SyntaxError;
 import dev.tickvm.scenario.Statement.Cpu;
 import dev.tickvm.scenario.Statement.GuestOp;
@@ -29,12 +33,34 @@ import java.util.regex.Pattern;
 final class ScenarioParser {
 
     /** Every command word, for "unknown command" suggestions. */
-    static final List<String> COMMANDS = List.of("host", "vm", "advance", "host-tsc", "host-ns", "set-vm", "get-vm",
-            "set-tsc-khz", "get-tsc-khz", "set-msr", "get-msr", "set-attr", "get-attr", "get-vcpu", "guest", "let",
-            "expect", "expect-error", "print");
+    static final List<String> COMMANDS = List.of("host", "vm", "advance", "host-tsc", "host-ns", "host-realtime",
+            "set-vm", "get-vm", "set-tsc-khz", "get-tsc-khz", "set-msr", "get-msr", "set-attr", "get-attr", "get-vcpu",
+            "get-clock", "set-clock", "enable-kvmclock", "get-pvclock", "kvmclock-ctrl", "pause", "resume", "guest",
+            "let", "expect", "expect-error", "print");
 
     /** The commands that set up the run or compute: they never fail the KVM way, and need no VM. */
     private static final List<String> SCRIPT_COMMANDS = List.of("host", "vm", "let", "expect", "expect-error", "print");
+
+    /** Steps that need the VM but cannot fail the KVM way either: not inside expect-error. */
+    private static final List<String> RUN_STATE_COMMANDS = List.of("pause", "resume");
+
+    /** The steps that run the guest: not while the VM is paused. */
+    private static final List<String> GUEST_COMMANDS = List.of("guest", "enable-kvmclock");
+
+    /**
+     * Names with a fixed value, usable in any expression and never rebound: the flags of
+     * struct kvm_clock_data (KVM_GET_CLOCK / KVM_SET_CLOCK), under Linux's names and short ones,
+     * and the flag bits of the pvclock page, which are other numbers.
+     */
+    static final Map<String, Long> CONSTANTS = constants();
+
+    /** How the guest's kvmclock read treats the TSC_STABLE bit, by the words scenarios use. */
+    static final Map<String, Lab.ReadMode> READ_MODES = Map.of("trust", Lab.ReadMode.TRUST_STABLE,
+            "clamp", Lab.ReadMode.ALWAYS_CLAMP, "raw", Lab.ReadMode.RAW);
+    private static final List<String> READ_MODE_WORDS = List.of("trust", "clamp", "raw");
+
+    static final Map<String, PvclockMode> PVCLOCK_MODES = Map.of("kvm-compat", PvclockMode.KVM_COMPAT,
+            "exact", PvclockMode.EXACT);
 
     /** MSRs by the names scenarios may use (Linux's, with or without the MSR_ prefix). */
     static final Map<String, Integer> MSRS = msrNames();
@@ -44,8 +70,10 @@ final class ScenarioParser {
 
     static final List<String> HOST_SETTINGS = List.of("tsc-khz", "tsc-hz", "frac-bits", "stable", "tsc-at-boot",
             "boot-epoch", "realtime-error", "ns-per-block", "ns-per-exit");
-    static final List<String> VM_GET_KEYS = List.of("tsc-khz", "tsc-generation", "vcpus-matched", "master-clock");
-    static final List<String> VCPU_KEYS = List.of("tsc-generation", "tsc-ratio");
+    static final List<String> VM_SET_KEYS = List.of("tsc-khz", "pvclock-mode");
+    static final List<String> VM_GET_KEYS = List.of("tsc-khz", "tsc-generation", "vcpus-matched", "master-clock",
+            "use-master-clock", "kvmclock-offset");
+    static final List<String> VCPU_KEYS = List.of("tsc-generation", "tsc-ratio", "pvclock-hz");
 
     private static final Pattern DECIMAL = Pattern.compile("([0-9][0-9_]*)(ns|us|ms|s)?");
     private static final Pattern HEX = Pattern.compile("0[xX]([0-9a-fA-F_]+)");
@@ -61,6 +89,8 @@ final class ScenarioParser {
     private final Set<String> bound = new HashSet<>();
     private final Set<String> hosts = new HashSet<>();
     private int vmLine;
+    /** The line of the 'pause' in effect, or 0 while the VM runs. */
+    private int pausedLine;
     private int lineNumber;
 
     private Cursor cur;
@@ -123,6 +153,10 @@ final class ScenarioParser {
         if (first.find()) {
             if (first.group(1).equals("vm") && vmLine == 0) {
                 vmLine = lineNumber;
+            } else if (first.group(1).equals("pause")) {
+                pausedLine = lineNumber;
+            } else if (first.group(1).equals("resume")) {
+                pausedLine = 0;
             } else if (first.group(1).equals("host") && first.group(2) != null) {
                 hosts.add(first.group(2));
             }
@@ -136,6 +170,8 @@ final class ScenarioParser {
             case Statement.GetVm g -> bindAll(g.targets());
             case Statement.GetVcpu g -> bindAll(g.targets());
             case Statement.Guest g -> bindAll(g.targets());
+            case Statement.GetClock g -> bindAll(g.targets());
+            case Statement.GetPvclock g -> bindAll(g.targets());
             default -> {
                 // Binds nothing; expect-error's step is meant to fail, so its names stay unbound.
             }
@@ -157,20 +193,25 @@ final class ScenarioParser {
             throw new Fail(column, "expect-error needs a step that can fail (a control-plane, host or guest step),"
                     + " not '" + word + "'");
         }
+        if (insideExpectError && RUN_STATE_COMMANDS.contains(word)) {
+            throw new Fail(column, "expect-error needs a step that can fail (a control-plane, host or guest step),"
+                    + " not '" + word + "'");
+        }
         if (!SCRIPT_COMMANDS.contains(word) && COMMANDS.contains(word) && vmLine == 0) {
             throw new Fail(column, "'" + word + "' needs the VM: put a 'vm ...' line before it");
+        }
+        if (GUEST_COMMANDS.contains(word) && pausedLine != 0) {
+            throw new Fail(column, "the VM is paused (since line " + pausedLine + "): '" + word
+                    + "' runs the guest; put 'resume' before it");
         }
         boolean required = !insideExpectError;
         return switch (word) {
             case "host" -> defineHost();
             case "vm" -> createVm(column);
             case "advance" -> new Statement.Advance(term("a duration, e.g. 1s or 500ms", "advance DURATION"));
-            case "host-tsc", "host-ns" -> new Statement.HostRead(word.substring(5),
+            case "host-tsc", "host-ns", "host-realtime" -> new Statement.HostRead(word.substring(5),
                     targets(word, List.of(word.substring(5)), required));
-            case "set-vm" -> {
-                String key = key(List.of("tsc-khz"), "VM setting", "set-vm tsc-khz KHZ");
-                yield new Statement.SetVm(key, term("a kHz value", "set-vm tsc-khz KHZ"));
-            }
+            case "set-vm" -> setVm();
             case "get-vm" -> {
                 String key = key(VM_GET_KEYS, "VM value", "get-vm KEY -> NAME");
                 yield new Statement.GetVm(key, targets(word, List.of(key), required));
@@ -210,6 +251,35 @@ final class ScenarioParser {
                 String key = key(VCPU_KEYS, "vCPU value", "get-vcpu CPU KEY -> NAME");
                 yield new Statement.GetVcpu(Statement.Getter.VCPU_STATE, cpu, 0, key,
                         targets(word, vcpuResults(cpu, key), required));
+            }
+            case "get-clock" -> new Statement.GetClock(targets(word, List.of("clock", "flags", "realtime", "host_tsc"),
+                    required));
+            case "set-clock" -> setClock();
+            case "enable-kvmclock" -> new Statement.EnableKvmclock(cpu("enable-kvmclock CPU|all"));
+            case "kvmclock-ctrl" -> new Statement.KvmclockCtrl(cpu("kvmclock-ctrl CPU|all"));
+            case "get-pvclock" -> {
+                cur.skipSpaces();
+                int cpuColumn = cur.column();
+                Cpu cpu = cpu("get-pvclock CPU -> VERSION [TSC_TIMESTAMP SYSTEM_TIME MUL SHIFT FLAGS]");
+                if (cpu.all()) {
+                    throw new Fail(cpuColumn, "get-pvclock reads one vCPU's page; give one vCPU index");
+                }
+                yield new Statement.GetPvclock(cpu, targets(word, List.of("version", "tsc_timestamp", "system_time",
+                        "mul", "shift", "flags"), required));
+            }
+            case "pause" -> {
+                if (pausedLine != 0) {
+                    throw new Fail(column, "the VM is already paused (since line " + pausedLine + ")");
+                }
+                pausedLine = lineNumber;
+                yield new Statement.RunState(true);
+            }
+            case "resume" -> {
+                if (pausedLine == 0) {
+                    throw new Fail(column, "resume without pause: the VM is running");
+                }
+                pausedLine = 0;
+                yield new Statement.RunState(false);
             }
             case "guest" -> guest(required);
             case "let" -> let();
@@ -317,6 +387,52 @@ final class ScenarioParser {
         return new Statement.CreateVm(host, vcpus, tscKhz, quantum);
     }
 
+    private Statement setVm() {
+        String usage = "set-vm tsc-khz KHZ | set-vm pvclock-mode kvm-compat|exact";
+        String key = key(VM_SET_KEYS, "VM setting", usage);
+        if (key.equals("tsc-khz")) {
+            return new Statement.SetVm(key, term("a kHz value", "set-vm tsc-khz KHZ"), null);
+        }
+        cur.skipSpaces();
+        int column = cur.column();
+        if (cur.atEnd()) {
+            throw new Fail(column, "missing pvclock mode (kvm-compat or exact): set-vm pvclock-mode kvm-compat|exact");
+        }
+        String mode = cur.word();
+        if (mode == null || !PVCLOCK_MODES.containsKey(mode)) {
+            throw new Fail(column, unknown("pvclock mode", mode == null ? cur.peekToken() : mode,
+                    List.of("kvm-compat", "exact")));
+        }
+        return new Statement.SetVm(key, null, PVCLOCK_MODES.get(mode));
+    }
+
+    private Statement setClock() {
+        String usage = "set-clock CLOCK [realtime=NS] [flags=FLAGS]";
+        Expr clock = term("a kvmclock value in ns", usage);
+        Map<String, Expr> settings = new LinkedHashMap<>();
+        List<String> keys = List.of("realtime", "flags");
+        while (!cur.atEndAfterSpaces()) {
+            int keyColumn = cur.column();
+            String key = cur.word();
+            if (key == null || !keys.contains(key)) {
+                if (cur.startsWith("->")) {
+                    throw new Fail(keyColumn, "set-clock gives no value to bind");
+                }
+                if (key == null) {
+                    throw unexpected();
+                }
+                throw new Fail(keyColumn, unknown("set-clock setting", key == null ? cur.peekToken() : key, keys));
+            }
+            if (settings.containsKey(key)) {
+                throw new Fail(keyColumn, "set-clock setting '" + key + "' is given twice");
+            }
+            equalsSign(key);
+            settings.put(key, term(key.equals("realtime") ? "a realtime in ns" : "a flags value",
+                    "set-clock CLOCK " + key + "=VALUE"));
+        }
+        return new Statement.SetClock(clock, settings.get("realtime"), settings.get("flags"));
+    }
+
     private Statement guest(boolean required) {
         Cpu cpu = cpu("guest CPU COMMAND ...");
         cur.skipSpaces();
@@ -328,8 +444,9 @@ final class ScenarioParser {
         }
         GuestOp op = Arrays.stream(GuestOp.values()).filter(o -> o.word.equals(word)).findFirst()
                 .orElseThrow(() -> new Fail(column, unknown("command", word, ops)));
-        if (cpu.all() && op != GuestOp.SYNC) {
-            throw new Fail(column, "only 'sync' runs on all vCPUs at once; give '" + word + "' one vCPU index");
+        if (cpu.all() && op != GuestOp.SYNC && op != GuestOp.KVMCLOCK_SYNC) {
+            throw new Fail(column, "only 'sync' and 'kvmclock-sync' run on all vCPUs at once; give '" + word
+                    + "' one vCPU index");
         }
         String usage = switch (op) {
             case RDTSC -> "guest CPU rdtsc -> TSC";
@@ -340,8 +457,26 @@ final class ScenarioParser {
             case SPIN -> "guest CPU spin CYCLES -> FIRST [LAST]";
             case BATCH -> "guest CPU batch COUNT -> COUNT [MIN MAX REGRESSIONS]";
             case SYNC -> "guest CPU|all sync CYCLES -> REGRESSIONS [ITERATIONS LARGEST]";
+            case KVMCLOCK -> "guest CPU kvmclock [trust|clamp|raw] -> NS [RETRIES FLAGS CLAMPED TSC]";
+            case WALLCLOCK -> "guest CPU wallclock -> SEC [NSEC VERSION RETRIES]";
+            case KVMCLOCK_SYNC -> "guest CPU|all kvmclock-sync READS [trust|clamp|raw] -> REGRESSIONS"
+                    + " [CLAMPS LARGEST RETRIES]";
+            case TORN_KVMCLOCK -> "guest CPU torn-kvmclock WRITER_CPU DELAY_CYCLES -> NS [RETRIES FLAGS CLAMPED TSC]";
         };
         int msr = op == GuestOp.RDMSR || op == GuestOp.WRMSR ? msr(usage) : 0;
+        Cpu writer = null;
+        if (op == GuestOp.TORN_KVMCLOCK) {
+            cur.skipSpaces();
+            int writerColumn = cur.column();
+            writer = cpu(usage);
+            if (writer.all()) {
+                throw new Fail(writerColumn, "torn-kvmclock needs one writer vCPU, not 'all': " + usage);
+            }
+            if (writer.equals(cpu)) {
+                throw new Fail(writerColumn, "the writer must be another vCPU than the reader (" + cpu
+                        + "): the reader spins on its page until the writer fixes it");
+            }
+        }
         List<Expr> args = new ArrayList<>();
         for (int i = 0; i < op.maxArgs; i++) {
             if (i >= op.minArgs && (cur.atEndAfterSpaces() || cur.startsWith("->"))) {
@@ -351,10 +486,25 @@ final class ScenarioParser {
                 case WRMSR -> "a value";
                 case CPUID -> i == 0 ? "a leaf" : "a subleaf";
                 case SPIN, SYNC -> "a number of TSC cycles";
+                case KVMCLOCK_SYNC -> "a number of reads per vCPU";
+                case TORN_KVMCLOCK -> "a delay in TSC cycles";
                 default -> "a count";
             }, usage));
         }
-        return new Statement.Guest(op, cpu, msr, args, targets("guest " + word, op.results, required));
+        Lab.ReadMode mode = null;
+        if (op == GuestOp.KVMCLOCK || op == GuestOp.KVMCLOCK_SYNC || op == GuestOp.TORN_KVMCLOCK) {
+            mode = Lab.ReadMode.TRUST_STABLE;
+            if (op != GuestOp.TORN_KVMCLOCK && !cur.atEndAfterSpaces() && !cur.startsWith("->")
+                    && Character.isLetter(cur.peek())) {
+                int modeColumn = cur.column();
+                String modeWord = cur.word();
+                if (!READ_MODES.containsKey(modeWord)) {
+                    throw new Fail(modeColumn, unknown("kvmclock read mode", modeWord, READ_MODE_WORDS) + ": " + usage);
+                }
+                mode = READ_MODES.get(modeWord);
+            }
+        }
+        return new Statement.Guest(op, cpu, msr, mode, writer, args, targets("guest " + word, op.results, required));
     }
 
     private Statement let() {
@@ -367,6 +517,7 @@ final class ScenarioParser {
         if (name.equals("_")) {
             throw new Fail(column, "'_' only discards a result after '->'; let needs a name");
         }
+        checkNotConstant(name, column);
         cur.skipSpaces();
         if (!cur.accept("=") || cur.startsWith("=")) {
             throw new Fail(cur.column(), "expected '=' after 'let " + name + "'");
@@ -599,6 +750,7 @@ final class ScenarioParser {
                 throw new Fail(nameColumn, command + " gives " + describe(results) + ", but " + (names.size() + 1)
                         + " names follow '->'");
             }
+            checkNotConstant(name, nameColumn);
             names.add(name);
         }
         if (names.isEmpty()) {
@@ -610,6 +762,13 @@ final class ScenarioParser {
     private static String describe(List<String> results) {
         return results.size() == 1 ? "a value (" + results.getFirst() + ")"
                 : results.size() + " values (" + String.join(" ", results) + ")";
+    }
+
+    private static void checkNotConstant(String name, int column) {
+        if (CONSTANTS.containsKey(name)) {
+            throw new Fail(column, "'" + name + "' is a predefined constant (" + CONSTANTS.get(name)
+                    + "); choose another name");
+        }
     }
 
     private void checkLiteral(Expr value, int column, long min, long max, String what) {
@@ -757,6 +916,9 @@ final class ScenarioParser {
             return new Expr.Literal(number(cur.numberToken(), column));
         }
         String name = cur.identifier();
+        if (name != null && CONSTANTS.containsKey(name)) {
+            return new Expr.Literal(CONSTANTS.get(name));
+        }
         if (name != null) {
             if (!bound.contains(name)) {
                 throw new Fail(column, "unknown variable '" + name + "'" + (MSRS.containsKey(name)
@@ -864,6 +1026,19 @@ final class ScenarioParser {
         names.put("MSR_TSC_AUX", Msr.TSC_AUX);
         names.put("IA32_TSC_AUX", Msr.TSC_AUX);
         return names;
+    }
+
+    private static Map<String, Long> constants() {
+        Map<String, Long> c = new LinkedHashMap<>();
+        c.put("TSC_STABLE", (long) ClockData.TSC_STABLE);
+        c.put("REALTIME", (long) ClockData.REALTIME);
+        c.put("HOST_TSC", (long) ClockData.HOST_TSC);
+        c.put("KVM_CLOCK_TSC_STABLE", (long) ClockData.TSC_STABLE);
+        c.put("KVM_CLOCK_REALTIME", (long) ClockData.REALTIME);
+        c.put("KVM_CLOCK_HOST_TSC", (long) ClockData.HOST_TSC);
+        c.put("PVCLOCK_TSC_STABLE_BIT", (long) Pvclock.TSC_STABLE_BIT);
+        c.put("PVCLOCK_GUEST_STOPPED", (long) Pvclock.GUEST_STOPPED_BIT);
+        return java.util.Collections.unmodifiableMap(c);
     }
 
     /** The scenario name of an MSR number, e.g. IA32_TSC, or its hex number. */

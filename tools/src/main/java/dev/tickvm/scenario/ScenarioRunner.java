@@ -1,12 +1,17 @@
 package dev.tickvm.scenario;
 
 import dev.tickvm.cpu.BootLayout;
+import dev.tickvm.devices.KvmClockDevice;
 import dev.tickvm.host.CostModel;
 import dev.tickvm.host.SimulatedHost;
 import dev.tickvm.host.VirtualClock;
+import dev.tickvm.kvm.ClockData;
 import dev.tickvm.kvm.KvmException;
 import dev.tickvm.kvm.KvmVcpu;
 import dev.tickvm.kvm.KvmVm;
+import dev.tickvm.kvm.Msr;
+import dev.tickvm.kvm.Pvclock;
+import dev.tickvm.kvm.PvclockMode;
 import dev.tickvm.kvm.TscAttribute;
 import dev.tickvm.lab.Lab;
 import dev.tickvm.lab.ProbeException;
@@ -93,6 +98,11 @@ public final class ScenarioRunner {
         private final Map<String, Long> vars = new HashMap<>();
         private SimulatedHost vmHost;
         private Lab lab;
+        /** The userspace half of kvmclock (QEMU's kvmclock device): freezes the clock while paused. */
+        private KvmClockDevice clockDevice;
+        /** While paused: the line of the 'pause', and the host ns it happened at; else 0 and -1. */
+        private int pausedLine;
+        private long pausedAtNanos = -1;
         /** Set once a guest fault has left a vCPU stuck on its faulting instruction. */
         private String guestUnusable;
         private Step current;
@@ -142,9 +152,17 @@ public final class ScenarioRunner {
                     yield Outcome.ok(String.format("host time %s ns, host TSC %s", fmt(vmHost.monotonicNanos()),
                             fmt(vmHost.tsc())));
                 }
-                case Statement.HostRead r -> bind(r.targets(), List.of(r.what()),
-                        List.of(r.what().equals("tsc") ? vmHost.tsc() : vmHost.monotonicNanos()), false);
+                case Statement.HostRead r -> bind(r.targets(), List.of(r.what()), List.of(switch (r.what()) {
+                    case "tsc" -> vmHost.tsc();
+                    case "realtime" -> vmHost.read().realtimeNanos();
+                    default -> vmHost.monotonicNanos();
+                }), false);
                 case Statement.SetVm s -> {
+                    if (s.mode() != null) {
+                        kvm().setPvclockMode(s.mode());
+                        yield Outcome.ok("pvclock scale := " + (s.mode() == PvclockMode.EXACT ? "exact" : "kvm-compat")
+                                + "; every vCPU's pvclock page republished");
+                    }
                     long khz = eval(s.value());
                     kvm().setTscKhz(khz);
                     yield Outcome.ok("VM default TSC := " + fmt(khz) + " kHz");
@@ -153,8 +171,21 @@ public final class ScenarioRunner {
                     case "tsc-khz" -> kvm().getTscKhz();
                     case "tsc-generation" -> kvm().tscGeneration();
                     case "vcpus-matched" -> (long) kvm().vcpusMatched();
+                    case "use-master-clock" -> kvm().usesMasterClock() ? 1L : 0L;
+                    case "kvmclock-offset" -> kvm().kvmclockOffset();
                     default -> kvm().masterClockUsable() ? 1L : 0L;
                 }), false);
+                case Statement.GetClock g -> getClock(g);
+                case Statement.SetClock c -> setClock(c);
+                case Statement.GetPvclock g -> getPvclock(g);
+                case Statement.EnableKvmclock e -> enableKvmclock(e);
+                case Statement.KvmclockCtrl k -> {
+                    List<KvmVcpu> targets = vcpus(k.cpu());
+                    targets.forEach(KvmVcpu::kvmclockCtrl);
+                    yield Outcome.ok(who(k.cpu(), targets.size()) + ": KVM_KVMCLOCK_CTRL, PVCLOCK_GUEST_STOPPED set"
+                            + " on the pvclock page");
+                }
+                case Statement.RunState r -> r.pause() ? pause() : resume();
                 case Statement.SetVcpu s -> setVcpu(s);
                 case Statement.GetVcpu g -> getVcpu(g);
                 case Statement.Guest g -> guest(g);
@@ -214,6 +245,7 @@ public final class ScenarioRunner {
             long quantum = v.quantum() == null ? Machine.DEFAULT_QUANTUM : eval(v.quantum());
             lab = Lab.create(unicorn.get(), host, (int) vcpus, khz, quantum);
             vmHost = host;
+            clockDevice = new KvmClockDevice(lab.kvm());
             KvmVm kvm = lab.kvm();
             return Outcome.ok(String.format("%d vCPU%s at %s kHz on %s; TSC generation %d, master clock %s,"
                     + " host time %s ns", vcpus, vcpus == 1 ? "" : "s", fmt(kvm.vcpu(0).getTscKhz()),
@@ -257,7 +289,11 @@ public final class ScenarioRunner {
                 case TSC_KHZ -> vcpu.getTscKhz();
                 case MSR -> vcpu.getMsr(g.selector());
                 case ATTR -> vcpu.getAttr(TscAttribute.GROUP_TSC_CTRL, g.selector());
-                case VCPU_STATE -> g.key().equals("tsc-generation") ? vcpu.tscGeneration() : vcpu.tscRatio();
+                case VCPU_STATE -> switch (g.key()) {
+                    case "tsc-generation" -> vcpu.tscGeneration();
+                    case "pvclock-hz" -> vcpu.pvclockTscHz();
+                    default -> vcpu.tscRatio();
+                };
             }).toArray();
             boolean hex = g.what() == Statement.Getter.VCPU_STATE && g.key().equals("tsc-ratio");
             String single = switch (g.what()) {
@@ -274,11 +310,20 @@ public final class ScenarioRunner {
             return new Outcome(o.status(), o.results(), o.values(), "all " + values.length + " vCPUs: " + o.message());
         }
 
-        private Outcome guest(Statement.Guest g) {
+        /** A guest step can run: no vCPU stuck on a fault, and the VM not paused. */
+        private void requireGuest() {
             if (guestUnusable != null) {
                 throw new ScenarioRuntimeException("the guest cannot run any more: a vCPU stopped on a fault at "
                         + guestUnusable);
             }
+            if (pausedLine != 0) {
+                // The parser refuses guest steps between pause and resume; this is the runner's own guard.
+                throw new ScenarioRuntimeException("the VM is paused (since line " + pausedLine + ")");
+            }
+        }
+
+        private Outcome guest(Statement.Guest g) {
+            requireGuest();
             List<Long> args = g.args().stream().map(this::eval).toList();
             List<Integer> ids = vcpus(g.cpu()).stream().map(KvmVcpu::id).toList();
             int id = ids.getFirst();
@@ -323,14 +368,123 @@ public final class ScenarioRunner {
                     }
                     yield List.of(regressions, iterations, largest);
                 }
+                case KVMCLOCK -> reading(lab.kvmclock(id, g.mode()));
+                case WALLCLOCK -> {
+                    Lab.WallClockReading w = lab.wallClock(id);
+                    yield List.of(w.seconds(), w.nanos(), (long) w.version(), w.retries());
+                }
+                case KVMCLOCK_SYNC -> {
+                    long reads = args.getFirst();
+                    if (reads < 1 || reads > MAX_KVMCLOCK_READS) {
+                        throw new ScenarioRuntimeException("kvmclock-sync reads must be 1 to " + fmt(MAX_KVMCLOCK_READS)
+                                + " per vCPU, got " + fmt(reads));
+                    }
+                    long regressions = 0;
+                    long clamps = 0;
+                    long largest = 0;
+                    long retries = 0;
+                    for (Lab.KvmclockSyncResult r : lab.kvmclockSync(ids, reads, g.mode())) {
+                        regressions += r.regressions();
+                        clamps += r.clamps();
+                        largest = Math.max(largest, r.largestRegression());
+                        retries += r.retries();
+                    }
+                    yield List.of(regressions, clamps, largest, retries);
+                }
+                case TORN_KVMCLOCK -> {
+                    int writer = kvm().vcpu(g.writer().index()).id();
+                    long delay = args.getFirst();
+                    if (delay < 0) {
+                        throw new ScenarioRuntimeException("torn-kvmclock delay must be >= 0 cycles, got " + fmt(delay));
+                    }
+                    yield reading(lab.tornKvmclockRead(id, writer, delay));
+                }
             };
             if (g.op() == Statement.GuestOp.WRMSR) {
                 return Outcome.ok(String.format("vCPU %d wrote %s := %s", id, ScenarioParser.msrName(g.msr()),
                         fmt(args.getFirst())));
             }
+            if (g.op() == Statement.GuestOp.KVMCLOCK || g.op() == Statement.GuestOp.TORN_KVMCLOCK) {
+                return bind(g.targets(), g.op().results, results, (i, v) -> i == 2 ? pvclockFlags(v) : fmt(v));
+            }
             Outcome o = bind(g.targets(), g.op().results, results, g.op() == Statement.GuestOp.CPUID);
             return g.cpu().all() ? new Outcome(o.status(), o.results(), o.values(),
                     "all " + ids.size() + " vCPUs: " + o.message()) : o;
+        }
+
+        private static List<Long> reading(Lab.KvmclockReading r) {
+            return List.of(r.nanos(), r.retries(), (long) r.flags(), r.clamped() ? 1L : 0L, r.tsc());
+        }
+
+        private Outcome enableKvmclock(Statement.EnableKvmclock e) {
+            requireGuest();
+            List<KvmVcpu> targets = vcpus(e.cpu());
+            for (KvmVcpu vcpu : targets) {
+                lab.enableKvmclock(vcpu.id());
+            }
+            Pvclock last = targets.getLast().pvclock();
+            String pages = targets.size() == 1 ? "page at " + hex(Lab.pvclockPage(targets.getFirst().id()))
+                    : "pages at " + hex(Lab.pvclockPage(targets.getFirst().id())) + ".."
+                    + hex(Lab.pvclockPage(targets.getLast().id()));
+            return Outcome.ok(String.format("%s: the guest wrote MSR_KVM_SYSTEM_TIME_NEW; pvclock %s%s; master clock %s",
+                    who(e.cpu(), targets.size()), pages, last == null ? " (not published)"
+                            : ", flags " + pvclockFlags(last.flags()), kvm().usesMasterClock() ? "in use" : "not in use"));
+        }
+
+        private Outcome getClock(Statement.GetClock g) {
+            ClockData c = kvm().getClock();
+            return bind(g.targets(), List.of("clock", "flags", "realtime", "host_tsc"),
+                    List.of(c.clock(), (long) c.flags(), c.realtime(), c.hostTsc()),
+                    (i, v) -> i == 1 ? clockFlags(v) : fmt(v));
+        }
+
+        private Outcome setClock(Statement.SetClock c) {
+            long clock = eval(c.clock());
+            Long realtime = c.realtime() == null ? null : eval(c.realtime());
+            long flags = c.flags() != null ? eval(c.flags()) : realtime != null ? ClockData.REALTIME : 0;
+            if (flags < 0 || flags > 0xffff_ffffL) {
+                throw new ScenarioRuntimeException("set-clock flags " + hex(flags) + " do not fit in 32 bits");
+            }
+            kvm().setClock(new ClockData(clock, (int) flags, realtime == null ? 0 : realtime, 0));
+            long now = kvm().getClock().clock();
+            String moved = now == clock ? "" : " (" + fmt(clock) + " + " + fmt(now - clock)
+                    + " ns of realtime since the one given)";
+            return Outcome.ok(String.format("KVM_SET_CLOCK flags %s: kvmclock = %s%s, kvmclock_offset %s",
+                    clockFlags(flags), fmt(now), moved, fmt(kvm().kvmclockOffset())));
+        }
+
+        private Outcome getPvclock(Statement.GetPvclock g) {
+            KvmVcpu vcpu = kvm().vcpu(g.cpu().index());
+            long msr = vcpu.getMsr(Msr.KVM_SYSTEM_TIME_NEW);
+            long page = vcpu.pvclockEnabled() ? msr & ~1L : Lab.pvclockPage(vcpu.id());
+            Pvclock p = Pvclock.read(lab.machine().memory(), page);
+            Outcome o = bind(g.targets(), List.of("version", "tsc_timestamp", "system_time", "mul", "shift", "flags"),
+                    List.of(p.version() & 0xffff_ffffL, p.tscTimestamp(), p.systemTime(), p.mul() & 0xffff_ffffL,
+                            (long) p.shift(), (long) p.flags()),
+                    (i, v) -> i == 5 ? pvclockFlags(v) : fmt(v));
+            return vcpu.pvclockEnabled() ? o : new Outcome(o.status(), o.results(), o.values(),
+                    o.message() + "  (kvmclock not enabled on vCPU " + vcpu.id() + ")");
+        }
+
+        private Outcome pause() {
+            clockDevice.stop();
+            KvmClockDevice.State state = clockDevice.save();
+            pausedLine = current.line();
+            pausedAtNanos = vmHost.monotonicNanos();
+            return Outcome.ok(String.format("VM paused: kvmclock frozen at %s ns (KVM_GET_CLOCK%s)", fmt(state.clock()),
+                    state.clockIsReliable() ? ", TSC_STABLE: consistent with every pvclock page" : ", no TSC_STABLE"));
+        }
+
+        private Outcome resume() {
+            long frozen = clockDevice.save().clock();
+            long flagged = kvm().vcpus().stream().filter(KvmVcpu::pvclockEnabled).count();
+            clockDevice.resume();
+            long paused = vmHost.monotonicNanos() - pausedAtNanos;
+            pausedLine = 0;
+            pausedAtNanos = -1;
+            return Outcome.ok(String.format("VM running: KVM_SET_CLOCK %s, KVM_KVMCLOCK_CTRL on %d vCPU%s;"
+                    + " the %s ns paused are not in kvmclock", fmt(frozen), flagged, flagged == 1 ? "" : "s",
+                    fmt(paused)));
         }
 
         private static int u32(long value, String what) {
@@ -350,11 +504,16 @@ public final class ScenarioRunner {
 
         /** Binds the named targets (skipping _) and describes every value, bound or not. */
         private Outcome bind(List<String> targets, List<String> labels, List<Long> values, boolean hex) {
+            return bind(targets, labels, values, (i, v) -> hex ? hex32or64(v) : fmt(v));
+        }
+
+        /** As {@link #bind(List, List, List, boolean)}, with each value shown by {@code show(index, value)}. */
+        private Outcome bind(List<String> targets, List<String> labels, List<Long> values, Shown show) {
             Map<String, Long> bound = new LinkedHashMap<>();
             List<String> shown = new ArrayList<>();
             List<String> extra = new ArrayList<>();
             for (int i = 0; i < values.size(); i++) {
-                String text = hex ? hex32or64(values.get(i)) : fmt(values.get(i));
+                String text = show.text(i, values.get(i));
                 if (i < targets.size() && !targets.get(i).equals("_")) {
                     vars.put(targets.get(i), values.get(i));
                     bound.put(targets.get(i), values.get(i));
@@ -452,6 +611,40 @@ public final class ScenarioRunner {
                 lab.close();
             }
         }
+    }
+
+    /** How a step shows its value number {@code index}. */
+    @FunctionalInterface
+    private interface Shown {
+        String text(int index, long value);
+    }
+
+    /** Most kvmclock-sync reads a step may ask of each vCPU (a read is a few dozen instructions). */
+    static final long MAX_KVMCLOCK_READS = 10_000_000;
+
+    /** struct kvm_clock_data flags, e.g. "0xe (TSC_STABLE|REALTIME|HOST_TSC)". */
+    static String clockFlags(long flags) {
+        return flagNames(flags, List.of("", "TSC_STABLE", "REALTIME", "HOST_TSC"));
+    }
+
+    /** pvclock page flags, e.g. "0x3 (TSC_STABLE|GUEST_STOPPED)". */
+    static String pvclockFlags(long flags) {
+        return flagNames(flags, List.of("TSC_STABLE", "GUEST_STOPPED", "COUNTS_FROM_ZERO"));
+    }
+
+    private static String flagNames(long flags, List<String> bits) {
+        List<String> names = new ArrayList<>();
+        long rest = flags;
+        for (int i = 0; i < bits.size(); i++) {
+            if (!bits.get(i).isEmpty() && (flags & (1L << i)) != 0) {
+                names.add(bits.get(i));
+                rest &= ~(1L << i);
+            }
+        }
+        if (rest != 0) {
+            names.add(hex(rest));
+        }
+        return hex(flags) + (names.isEmpty() ? "" : " (" + String.join("|", names) + ")");
     }
 
     /** 2,500,123 (grouped, like the tools print counts). */

@@ -1,6 +1,8 @@
 package dev.tickvm.scenario;
 
 import dev.tickvm.kvm.Errno;
+import dev.tickvm.kvm.PvclockMode;
+import dev.tickvm.lab.Lab;
 import java.util.List;
 import java.util.Map;
 
@@ -39,16 +41,51 @@ sealed interface Statement {
     record Advance(Expr nanos) implements Statement {
     }
 
-    /** {@code host-tsc -> h} or {@code host-ns -> n}. */
+    /** {@code host-tsc -> h}, {@code host-ns -> n} or {@code host-realtime -> r}: {@code what} is tsc, ns, realtime. */
     record HostRead(String what, List<String> targets) implements Statement {
     }
 
-    /** {@code set-vm tsc-khz K}: KVM_SET_TSC_KHZ on the VM fd. */
-    record SetVm(String key, Expr value) implements Statement {
+    /**
+     * {@code set-vm tsc-khz K} (KVM_SET_TSC_KHZ on the VM fd; {@code mode} null) or
+     * {@code set-vm pvclock-mode kvm-compat|exact} ({@code value} null).
+     */
+    record SetVm(String key, Expr value, PvclockMode mode) implements Statement {
     }
 
-    /** {@code get-vm KEY -> v}: KVM_GET_TSC_KHZ on the VM, or KVM's TSC-matching state. */
+    /** {@code get-vm KEY -> v}: KVM_GET_TSC_KHZ on the VM, KVM's TSC-matching state, kvmclock's state. */
     record GetVm(String key, List<String> targets) implements Statement {
+    }
+
+    /** {@code get-clock -> clock [flags realtime host_tsc]}: KVM_GET_CLOCK. */
+    record GetClock(List<String> targets) implements Statement {
+    }
+
+    /**
+     * {@code set-clock CLOCK [realtime=R] [flags=F]}: KVM_SET_CLOCK. {@code realtime} and
+     * {@code flags} are null when not given; the flags are then REALTIME if a realtime is given,
+     * else 0.
+     */
+    record SetClock(Expr clock, Expr realtime, Expr flags) implements Statement {
+    }
+
+    /** {@code get-pvclock CPU -> version tsc_timestamp system_time mul shift flags}: the page in guest memory. */
+    record GetPvclock(Cpu cpu, List<String> targets) implements Statement {
+    }
+
+    /** {@code enable-kvmclock CPU|all}: the guest writes MSR_KVM_SYSTEM_TIME_NEW, one vCPU after the other. */
+    record EnableKvmclock(Cpu cpu) implements Statement {
+    }
+
+    /** {@code kvmclock-ctrl CPU|all}: KVM_KVMCLOCK_CTRL (PVCLOCK_GUEST_STOPPED on the vCPU's page). */
+    record KvmclockCtrl(Cpu cpu) implements Statement {
+    }
+
+    /**
+     * {@code pause} ({@code true}) or {@code resume} ({@code false}): the VM stops or runs again,
+     * through the kvmclock device (QEMU's stop/cont: KVM_GET_CLOCK kept while stopped,
+     * KVM_SET_CLOCK and KVM_KVMCLOCK_CTRL on resume).
+     */
+    record RunState(boolean pause) implements Statement {
     }
 
     /** The vCPU ioctls that write: KVM_SET_TSC_KHZ, KVM_SET_MSRS, KVM_SET_DEVICE_ATTR. */
@@ -81,7 +118,12 @@ sealed interface Statement {
         CPUID("cpuid", 1, 2, "eax", "ebx", "ecx", "edx"),
         SPIN("spin", 1, 1, "first", "last"),
         BATCH("batch", 1, 1, "count", "min", "max", "regressions"),
-        SYNC("sync", 1, 1, "regressions", "iterations", "largest");
+        SYNC("sync", 1, 1, "regressions", "iterations", "largest"),
+        KVMCLOCK("kvmclock", 0, 0, "ns", "retries", "flags", "clamped", "tsc"),
+        WALLCLOCK("wallclock", 0, 0, "sec", "nsec", "version", "retries"),
+        KVMCLOCK_SYNC("kvmclock-sync", 1, 1, "regressions", "clamps", "largest", "retries"),
+        /** The writer vCPU is parsed as a CPU operand before the one argument, the delay in cycles. */
+        TORN_KVMCLOCK("torn-kvmclock", 1, 1, "ns", "retries", "flags", "clamped", "tsc");
 
         final String word;
         final int minArgs;
@@ -96,8 +138,13 @@ sealed interface Statement {
         }
     }
 
-    /** {@code guest CPU OP [MSR] [ARGS] [-> names]}. {@code msr} is used by rdmsr and wrmsr. */
-    record Guest(GuestOp op, Cpu cpu, int msr, List<Expr> args, List<String> targets) implements Statement {
+    /**
+     * {@code guest CPU OP [MSR] [WRITER] [ARGS] [MODE] [-> names]}. {@code msr} is used by rdmsr
+     * and wrmsr; {@code mode} (how the guest treats TSC_STABLE) by kvmclock, kvmclock-sync and
+     * torn-kvmclock, null for the others; {@code writer} by torn-kvmclock, null for the others.
+     */
+    record Guest(GuestOp op, Cpu cpu, int msr, Lab.ReadMode mode, Cpu writer, List<Expr> args, List<String> targets)
+            implements Statement {
     }
 
     /** {@code let NAME = EXPR}. */

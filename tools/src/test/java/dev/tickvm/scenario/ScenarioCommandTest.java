@@ -145,28 +145,42 @@ class ScenarioCommandTest {
         assertEquals(2, ScenarioCli.run("scenario").exitCode());
     }
 
-    /** The help teaches the language with an example; that example must run and pass. */
+    /** The help teaches the language with examples; each must run and pass. */
     @Test
-    void theHelpsExampleRunsAndPasses() {
+    void theHelpsExamplesRunAndPass() {
         ScenarioCli.Outcome help = ScenarioCli.run("scenario", "--help");
         assertEquals(0, help.exitCode(), help::toString);
         assertEquals("", help.stderr());
         List<String> lines = help.outLines();
         assertTrue(help.stdout().startsWith("Usage: tickvm scenario [-hV] [--json]"), help.stdout());
         for (String statement : List.of("host ", "vm ", "advance ", "host-tsc ", "set-tsc-khz ", "get-msr ", "set-attr ",
-                "get-vm ", "get-vcpu ", "guest CPU rdtsc", "let ", "expect A == B", "expect-error ", "print ")) {
+                "get-vm ", "get-vcpu ", "guest CPU rdtsc", "let ", "expect A == B", "expect-error ", "print ",
+                "enable-kvmclock ", "get-clock ", "set-clock ", "get-pvclock ", "set-vm pvclock-mode ", "kvmclock-ctrl ",
+                "pause ", "guest CPU kvmclock ", "guest CPU wallclock ", "guest CPU|all kvmclock-sync ",
+                "guest CPU torn-kvmclock ")) {
             assertTrue(lines.stream().anyMatch(l -> l.startsWith("  " + statement) || l.contains("    " + statement)),
                     "help shows " + statement);
         }
-        int start = lines.indexOf("Example (guest TSC at 2.5 GHz on a 3 GHz host):") + 1;
-        assertTrue(start > 0, help.stdout());
+        for (String word : List.of("host-realtime", "use-master-clock", "kvmclock-offset", "pvclock-hz", "resume",
+                "TSC_STABLE=2", "REALTIME=4", "HOST_TSC=8", "PVCLOCK_TSC_STABLE_BIT=1", "PVCLOCK_GUEST_STOPPED=2")) {
+            assertTrue(help.stdout().contains(word), "help shows " + word);
+        }
+        assertEquals("2 passed, 0 failed", runExample(lines, "Example (guest TSC at 2.5 GHz on a 3 GHz host):"));
+        assertEquals("4 passed, 0 failed", runExample(lines,
+                "Example (kvmclock: kvm_clock_test's check, and a pause that kvmclock does not count):"));
+        assertTrue(ScenarioCli.run("--help").stdout().contains("\n  scenario "), "listed in tickvm --help");
+    }
+
+    /** Runs the example under {@code title} (its indented lines up to a blank one); gives the summary line. */
+    private String runExample(List<String> lines, String title) {
+        int start = lines.indexOf(title) + 1;
+        assertTrue(start > 0, () -> "no '" + title + "' in " + lines);
         List<String> example = new ArrayList<>();
         for (int i = start; !lines.get(i).isBlank(); i++) {
             example.add(lines.get(i).substring(2));
         }
-        ScenarioCli.Outcome run = ScenarioCli.runText(dir, "example.tvs", String.join("\n", example) + "\n");
+        ScenarioCli.Outcome run = ScenarioCli.runText(dir, "example" + start + ".tvs", String.join("\n", example) + "\n");
         assertEquals(0, run.exitCode(), run::toString);
-        assertEquals("2 passed, 0 failed", run.outLines().getLast());
-        assertTrue(ScenarioCli.run("--help").stdout().contains("\n  scenario "), "listed in tickvm --help");
+        return run.outLines().getLast();
     }
 }

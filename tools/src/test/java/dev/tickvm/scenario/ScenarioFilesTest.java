@@ -40,7 +40,8 @@ class ScenarioFilesTest {
     void theSelftestsAreAllThere() throws IOException {
         List<String> names = scenarioFiles().map(p -> p.getFileName().toString()).toList();
         assertTrue(names.containsAll(List.of("tsc_msrs_test.tvs", "system_counter_offset_test.tvs",
-                "tsc_scaling_sync.tvs", PERTURBED)), names.toString());
+                "tsc_scaling_sync.tvs", PERTURBED, "kvm_clock_test.tvs", "kvmclock_drift.tvs", "kvmclock_monotonic.tvs",
+                "kvmclock_pvclock_page.tvs", "kvmclock_pause.tvs")), names.toString());
     }
 
     @ParameterizedTest(name = "{0}")

@@ -9,7 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tickvm.kvm.Errno;
 import dev.tickvm.kvm.Msr;
+import dev.tickvm.kvm.PvclockMode;
 import dev.tickvm.kvm.TscAttribute;
+import dev.tickvm.lab.Lab;
 import dev.tickvm.scenario.ScenarioSyntaxException.SyntaxError;
 import dev.tickvm.scenario.Statement.Cpu;
 import dev.tickvm.scenario.Statement.GuestOp;
@@ -111,15 +113,22 @@ class ScenarioParserTest {
     void hostReads() {
         assertEquals(new Statement.HostRead("tsc", List.of("h")), statement("host-tsc -> h"));
         assertEquals(new Statement.HostRead("ns", List.of("n")), statement("host-ns -> n"));
+        assertEquals(new Statement.HostRead("realtime", List.of("r")), statement("host-realtime -> r"));
     }
 
     @Test
     void vmWideCalls() {
         Statement.SetVm set = assertInstanceOf(Statement.SetVm.class, statement("set-vm tsc-khz 2000000"));
         assertEquals("tsc-khz", set.key());
-        for (String key : List.of("tsc-khz", "tsc-generation", "vcpus-matched", "master-clock")) {
+        assertNull(set.mode());
+        for (String key : List.of("tsc-khz", "tsc-generation", "vcpus-matched", "master-clock", "use-master-clock",
+                "kvmclock-offset")) {
             assertEquals(new Statement.GetVm(key, List.of("v")), statement("get-vm " + key + " -> v"));
         }
+        assertEquals(new Statement.SetVm("pvclock-mode", null, PvclockMode.EXACT),
+                statement("set-vm pvclock-mode exact"));
+        assertEquals(new Statement.SetVm("pvclock-mode", null, PvclockMode.KVM_COMPAT),
+                statement("set-vm pvclock-mode kvm-compat   # KVM's kHz-based scale"));
     }
 
     @Test
@@ -152,6 +161,78 @@ class ScenarioParserTest {
                 List.of("lo", "hi")), statement("get-attr all tsc-offset -> lo hi"));
         assertEquals(new Statement.GetVcpu(Statement.Getter.VCPU_STATE, new Cpu(0), 0, "tsc-ratio", List.of("r")),
                 statement("get-vcpu 0 tsc-ratio -> r"));
+        assertEquals(new Statement.GetVcpu(Statement.Getter.VCPU_STATE, Cpu.ALL, 0, "pvclock-hz", List.of("lo", "hi")),
+                statement("get-vcpu all pvclock-hz -> lo hi"));
+    }
+
+    @Test
+    void clockCalls() {
+        assertEquals(new Statement.GetClock(List.of("c", "f", "r", "t")), statement("get-clock -> c f r t"));
+        assertEquals(new Statement.GetClock(List.of("c")), statement("get-clock -> c"));
+        Statement.SetClock plain = assertInstanceOf(Statement.SetClock.class, statement("set-clock 180s"));
+        assertEquals(180_000_000_000L, plain.clock().eval(Map.of()));
+        assertNull(plain.realtime());
+        assertNull(plain.flags());
+        Statement.SetClock realtime = (Statement.SetClock) statement("set-clock 0 realtime=(x - 180s)");
+        assertEquals(0, realtime.clock().eval(Map.of()));
+        assertEquals(5 - 180_000_000_000L, realtime.realtime().eval(Map.of("x", 5L)));
+        assertNull(realtime.flags());
+        Statement.SetClock flags = (Statement.SetClock) statement("set-clock x flags=(REALTIME | HOST_TSC) realtime=x");
+        assertEquals(12, flags.flags().eval(Map.of()));
+        assertEquals(5, flags.realtime().eval(Map.of("x", 5L)));
+    }
+
+    @Test
+    void kvmclockSteps() {
+        assertEquals(new Statement.EnableKvmclock(Cpu.ALL), statement("enable-kvmclock all"));
+        assertEquals(new Statement.EnableKvmclock(new Cpu(1)), statement("enable-kvmclock 1"));
+        assertEquals(new Statement.KvmclockCtrl(new Cpu(0)), statement("kvmclock-ctrl 0"));
+        assertEquals(new Statement.GetPvclock(new Cpu(1), List.of("v", "_", "t", "m", "s", "f")),
+                statement("get-pvclock 1 -> v _ t m s f"));
+        List<Step> steps = parse(PRELUDE + "pause\nadvance 30s\nget-clock -> c\nresume\nguest 0 rdtsc -> t\n");
+        assertEquals(new Statement.RunState(true), steps.get(3).statement());
+        assertEquals("pause", steps.get(3).kind());
+        assertEquals(new Statement.RunState(false), steps.get(6).statement());
+        assertEquals("resume", steps.get(6).kind());
+        // Paused again, and resumed again.
+        parse(PRELUDE + "pause\nresume\npause\nresume\nenable-kvmclock 0\n");
+    }
+
+    @Test
+    void kvmclockGuestCommands() {
+        Statement.Guest read = assertInstanceOf(Statement.Guest.class, statement("guest 0 kvmclock -> ns r f c t"));
+        assertEquals(GuestOp.KVMCLOCK, read.op());
+        assertEquals(Lab.ReadMode.TRUST_STABLE, read.mode());
+        assertEquals(List.of("ns", "r", "f", "c", "t"), read.targets());
+        assertEquals(Lab.ReadMode.ALWAYS_CLAMP, ((Statement.Guest) statement("guest 1 kvmclock clamp -> ns")).mode());
+        assertEquals(Lab.ReadMode.RAW, ((Statement.Guest) statement("guest 1 kvmclock raw -> ns")).mode());
+        assertEquals(Lab.ReadMode.TRUST_STABLE, ((Statement.Guest) statement("guest 1 kvmclock trust -> ns")).mode());
+        Statement.Guest wall = (Statement.Guest) statement("guest 0 wallclock -> sec nsec version retries");
+        assertEquals(GuestOp.WALLCLOCK, wall.op());
+        assertEquals(List.of(), wall.args());
+        assertNull(wall.mode());
+        Statement.Guest sync = (Statement.Guest) statement("guest all kvmclock-sync (x * 1000) raw -> r c l t");
+        assertEquals(GuestOp.KVMCLOCK_SYNC, sync.op());
+        assertTrue(sync.cpu().all());
+        assertEquals(Lab.ReadMode.RAW, sync.mode());
+        assertEquals(5000, sync.args().getFirst().eval(Map.of("x", 5L)));
+        Statement.Guest syncDefault = (Statement.Guest) statement("guest 1 kvmclock-sync x -> r");
+        assertEquals(Lab.ReadMode.TRUST_STABLE, syncDefault.mode());
+        assertEquals(new Cpu(1), syncDefault.cpu());
+        Statement.Guest torn = (Statement.Guest) statement("guest 0 torn-kvmclock 1 100_000 -> ns retries");
+        assertEquals(GuestOp.TORN_KVMCLOCK, torn.op());
+        assertEquals(new Cpu(0), torn.cpu());
+        assertEquals(new Cpu(1), torn.writer());
+        assertEquals(100_000, torn.args().getFirst().eval(Map.of()));
+        assertNull(((Statement.Guest) statement("guest 0 rdtsc -> t")).writer());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = ';', value = {"TSC_STABLE; 2", "REALTIME; 4", "HOST_TSC; 8", "KVM_CLOCK_TSC_STABLE; 2",
+        "KVM_CLOCK_REALTIME; 4", "KVM_CLOCK_HOST_TSC; 8", "PVCLOCK_TSC_STABLE_BIT; 1", "PVCLOCK_GUEST_STOPPED; 2",
+        "REALTIME | HOST_TSC; 12", "14 & REALTIME; 4", "-REALTIME; -4", "x & ~TSC_STABLE; 5"})
+    void predefinedConstants(String expression, long value) {
+        assertEquals(value, eval(expression));
     }
 
     @Test
@@ -247,9 +328,13 @@ class ScenarioParserTest {
     void unknownCommand() {
         assertEquals("x.tvs:3:9: unknown command 'rdtscc' (did you mean 'rdtsc'?)",
                 error("host h\nvm host=h\nguest 0 rdtscc -> t\n"));
-        assertEquals("x.tvs:1:1: unknown command 'frobnicate' (known: host, vm, advance, host-tsc, host-ns, set-vm,"
-                + " get-vm, set-tsc-khz, get-tsc-khz, set-msr, get-msr, set-attr, get-attr, get-vcpu, guest, let, expect,"
+        assertEquals("x.tvs:1:1: unknown command 'frobnicate' (known: host, vm, advance, host-tsc, host-ns, host-realtime,"
+                + " set-vm, get-vm, set-tsc-khz, get-tsc-khz, set-msr, get-msr, set-attr, get-attr, get-vcpu, get-clock,"
+                + " set-clock, enable-kvmclock, get-pvclock, kvmclock-ctrl, pause, resume, guest, let, expect,"
                 + " expect-error, print)", error("frobnicate 1\n"));
+        assertEquals("x.tvs:4:9: unknown command 'kvmclok' (did you mean 'kvmclock'?)",
+                error(PRELUDE + "guest 0 kvmclok -> ns\n"));
+        assertEquals("x.tvs:4:1: unknown command 'get-clok' (did you mean 'get-clock'?)", error(PRELUDE + "get-clok -> c\n"));
         assertEquals("x.tvs:1:1: unknown command 'expcet' (did you mean 'expect'?)", error("expcet 1 == 1\n"));
     }
 
@@ -323,8 +408,8 @@ class ScenarioParserTest {
         assertEquals("x.tvs:4:1: only one vm per file for now (the first is on line 2)", error(PRELUDE + "vm vcpus=1\n"));
         assertEquals("x.tvs:4:22: unexpected '*': put arithmetic in an argument between parentheses, e.g. (64 * UNITY)",
                 error(PRELUDE + "set-msr 0 IA32_TSC x * 2\n"));
-        assertEquals("x.tvs:4:11: only 'sync' runs on all vCPUs at once; give 'rdtsc' one vCPU index",
-                error(PRELUDE + "guest all rdtsc -> t\n"));
+        assertEquals("x.tvs:4:11: only 'sync' and 'kvmclock-sync' run on all vCPUs at once; give 'rdtsc' one vCPU"
+                + " index", error(PRELUDE + "guest all rdtsc -> t\n"));
         assertEquals("x.tvs:4:9: expect needs a comparison: == != < <= > >=", error(PRELUDE + "expect x\n"));
         assertEquals("x.tvs:4:14: a tolerance '+-' goes with a single == or != only", error(PRELUDE + "expect x < 3 +- 1\n"));
         assertEquals("x.tvs:4:14: unknown error 'EBUSY' (known: ENOENT, ENXIO, EFAULT, EEXIST, EINVAL, ERANGE, fault)",
@@ -339,9 +424,101 @@ class ScenarioParserTest {
         assertEquals("x.tvs:1:21: give the host TSC frequency once: tsc-khz or tsc-hz",
                 error("host a tsc-khz=3000 tsc-hz=3000000\n"));
         assertEquals("x.tvs:4:8: unknown VM value 'generation' (known: tsc-khz, tsc-generation, vcpus-matched,"
-                + " master-clock)", error(PRELUDE + "get-vm generation -> g\n"));
+                + " master-clock, use-master-clock, kvmclock-offset)", error(PRELUDE + "get-vm generation -> g\n"));
         assertEquals("x.tvs:4:12: unknown attribute 'tsc-ofset' (did you mean 'tsc-offset'?); or give its number",
                 error(PRELUDE + "get-attr 0 tsc-ofset -> o\n"));
+    }
+
+    @Test
+    void kvmclockMistakes() {
+        assertEquals("x.tvs:4:18: unknown kvmclock read mode 'clamb' (did you mean 'clamp'?): guest CPU kvmclock"
+                + " [trust|clamp|raw] -> NS [RETRIES FLAGS CLAMPED TSC]", error(PRELUDE + "guest 0 kvmclock clamb -> ns\n"));
+        assertEquals("x.tvs:4:30: unknown kvmclock read mode 'fast' (known: trust, clamp, raw): guest CPU|all"
+                + " kvmclock-sync READS [trust|clamp|raw] -> REGRESSIONS [CLAMPS LARGEST RETRIES]",
+                error(PRELUDE + "guest all kvmclock-sync 1000 fast -> r\n"));
+        assertEquals("x.tvs:4:25: missing a number of reads per vCPU: guest CPU|all kvmclock-sync READS"
+                + " [trust|clamp|raw] -> REGRESSIONS [CLAMPS LARGEST RETRIES]",
+                error(PRELUDE + "guest all kvmclock-sync -> r\n"));
+        assertEquals("x.tvs:4:17: missing '->' target: guest kvmclock gives 5 values (ns retries flags clamped tsc);"
+                + " bind it with '-> NAME'", error(PRELUDE + "guest 0 kvmclock\n"));
+        assertEquals("x.tvs:4:30: guest wallclock gives 4 values (sec nsec version retries), but 5 names follow '->'",
+                error(PRELUDE + "guest 0 wallclock -> a b c d e\n"));
+        assertEquals("x.tvs:4:11: only 'sync' and 'kvmclock-sync' run on all vCPUs at once; give 'kvmclock' one vCPU"
+                + " index", error(PRELUDE + "guest all kvmclock -> ns\n"));
+        // torn-kvmclock: another vCPU writes.
+        assertEquals("x.tvs:4:23: the writer must be another vCPU than the reader (1): the reader spins on its page"
+                + " until the writer fixes it", error(PRELUDE + "guest 1 torn-kvmclock 1 1000 -> ns\n"));
+        assertEquals("x.tvs:4:23: torn-kvmclock needs one writer vCPU, not 'all': guest CPU torn-kvmclock WRITER_CPU"
+                + " DELAY_CYCLES -> NS [RETRIES FLAGS CLAMPED TSC]", error(PRELUDE + "guest 0 torn-kvmclock all 1000 -> ns\n"));
+        assertEquals("x.tvs:4:25: missing a delay in TSC cycles: guest CPU torn-kvmclock WRITER_CPU DELAY_CYCLES -> NS"
+                + " [RETRIES FLAGS CLAMPED TSC]", error(PRELUDE + "guest 0 torn-kvmclock 1 -> ns\n"));
+        assertEquals("x.tvs:4:30: unexpected 'trust'", error(PRELUDE + "guest 0 torn-kvmclock 1 1000 trust -> ns\n"));
+        // get-pvclock reads one page.
+        assertEquals("x.tvs:4:13: get-pvclock reads one vCPU's page; give one vCPU index",
+                error(PRELUDE + "get-pvclock all -> v\n"));
+        assertEquals("x.tvs:4:14: missing '->' target: get-pvclock gives 6 values (version tsc_timestamp system_time"
+                + " mul shift flags); bind it with '-> NAME'", error(PRELUDE + "get-pvclock 0\n"));
+        assertEquals("x.tvs:4:10: missing '->' target: get-clock gives 4 values (clock flags realtime host_tsc);"
+                + " bind it with '-> NAME'", error(PRELUDE + "get-clock\n"));
+        assertEquals("x.tvs:4:16: missing vCPU index (a number such as 0, or 'all'): enable-kvmclock CPU|all",
+                error(PRELUDE + "enable-kvmclock\n"));
+        // set-clock.
+        assertEquals("x.tvs:4:10: missing a kvmclock value in ns: set-clock CLOCK [realtime=NS] [flags=FLAGS]",
+                error(PRELUDE + "set-clock\n"));
+        assertEquals("x.tvs:4:13: unknown set-clock setting 'realtim' (did you mean 'realtime'?)",
+                error(PRELUDE + "set-clock 0 realtim=5\n"));
+        assertEquals("x.tvs:4:24: set-clock setting 'realtime' is given twice",
+                error(PRELUDE + "set-clock 0 realtime=1 realtime=2\n"));
+        assertEquals("x.tvs:4:22: expected '=' after 'realtime'", error(PRELUDE + "set-clock 0 realtime 5\n"));
+        assertEquals("x.tvs:4:22: missing a realtime in ns: set-clock CLOCK realtime=VALUE",
+                error(PRELUDE + "set-clock 0 realtime=\n"));
+        assertEquals("x.tvs:4:13: set-clock gives no value to bind", error(PRELUDE + "set-clock 0 -> c\n"));
+        assertEquals("x.tvs:4:13: unexpected '+': put arithmetic in an argument between parentheses, e.g. (64 * UNITY)",
+                error(PRELUDE + "set-clock x + 1\n"));
+        // set-vm pvclock-mode.
+        assertEquals("x.tvs:4:21: unknown pvclock mode 'exakt' (did you mean 'exact'?)",
+                error(PRELUDE + "set-vm pvclock-mode exakt\n"));
+        assertEquals("x.tvs:4:20: missing pvclock mode (kvm-compat or exact): set-vm pvclock-mode kvm-compat|exact",
+                error(PRELUDE + "set-vm pvclock-mode\n"));
+        assertEquals("x.tvs:4:8: unknown VM setting 'pvclock' (known: tsc-khz, pvclock-mode)",
+                error(PRELUDE + "set-vm pvclock exact\n"));
+        assertEquals("x.tvs:4:12: unknown vCPU value 'pvclock-khz' (did you mean 'pvclock-hz'?)",
+                error(PRELUDE + "get-vcpu 0 pvclock-khz -> hz\n"));
+    }
+
+    @Test
+    void pauseAndResumeAreCheckedBeforeAnythingRuns() {
+        assertEquals("x.tvs:6:1: the VM is paused (since line 4): 'guest' runs the guest; put 'resume' before it",
+                error(PRELUDE + "pause\nadvance 30s\nguest 0 kvmclock -> ns\n"));
+        assertEquals("x.tvs:5:1: the VM is paused (since line 4): 'enable-kvmclock' runs the guest; put 'resume'"
+                + " before it", error(PRELUDE + "pause\nenable-kvmclock all\n"));
+        assertEquals("x.tvs:5:20: the VM is paused (since line 4): 'guest' runs the guest; put 'resume' before it",
+                error(PRELUDE + "pause\nexpect-error fault guest 0 rdmsr 0x1234\n"));
+        assertEquals("x.tvs:5:1: the VM is already paused (since line 4)", error(PRELUDE + "pause\npause\n"));
+        assertEquals("x.tvs:4:1: resume without pause: the VM is running", error(PRELUDE + "resume\n"));
+        assertEquals("x.tvs:4:1: 'pause' needs the VM: put a 'vm ...' line before it", error("host h\nlet x = 1\nlet y = 2\npause\n"));
+        assertEquals("x.tvs:4:21: expect-error needs a step that can fail (a control-plane, host or guest step), not"
+                + " 'pause'", error(PRELUDE + "expect-error EINVAL pause\n"));
+        assertEquals("x.tvs:4:7: unexpected 'now'", error(PRELUDE + "pause now\n"));
+        // A pause line with a mistake still pauses, so the guest step after it is reported too.
+        assertEquals(List.of("x.tvs:4:7: unexpected 'now'",
+                "x.tvs:5:1: the VM is paused (since line 4): 'guest' runs the guest; put 'resume' before it"),
+                errors(PRELUDE + "pause now\nguest 0 rdtsc -> t\nresume\nguest 0 rdtsc -> t\n").stream()
+                        .map(SyntaxError::toString).toList());
+        // Host-side steps are fine while paused.
+        parse(PRELUDE + "pause\nget-clock -> c\nset-clock 0\nget-msr 0 IA32_TSC -> t\nget-pvclock 0 -> v\n"
+                + "kvmclock-ctrl all\nadvance 1s\nresume\n");
+    }
+
+    @Test
+    void constantsAreNotVariables() {
+        assertEquals("x.tvs:1:5: 'REALTIME' is a predefined constant (4); choose another name", error("let REALTIME = 1\n"));
+        assertEquals("x.tvs:4:16: 'TSC_STABLE' is a predefined constant (2); choose another name",
+                error(PRELUDE + "get-clock -> c TSC_STABLE\n"));
+        assertEquals("x.tvs:4:12: 'PVCLOCK_GUEST_STOPPED' is a predefined constant (2); choose another name",
+                error(PRELUDE + "host-ns -> PVCLOCK_GUEST_STOPPED\n"));
+        // A constant needs no binding, and the names around it are still checked.
+        assertEquals("x.tvs:1:20: unknown variable 'REALTIMES'", error("let a = REALTIME | REALTIMES\n"));
     }
 
     @Test

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tickvm.scenario.ScenarioReport.Status;
 import dev.tickvm.scenario.ScenarioReport.StepReport;
+import dev.tickvm.scenario.Statement.Cpu;
+import dev.tickvm.scenario.Statement.Step;
 import dev.tickvm.unicorn.Unicorn;
 import java.util.ArrayList;
 import java.util.List;
@@ -184,5 +186,141 @@ class ScenarioRunnerTest {
         assertEquals("all 3 vCPUs: lo = 1,000,000  hi = 2,500,000", report.steps().get(3).message());
         assertTrue(report.steps().get(6).message().startsWith("all 3 vCPUs: regressions = 1  (iterations "),
                 report.steps().get(6).message());
+    }
+
+    @Test
+    void kvmclockStepsAndWhatTheySay() {
+        ScenarioReport report = run("""
+                host h tsc-khz=3000000
+                vm host=h vcpus=2
+                expect-error EINVAL kvmclock-ctrl 0
+                enable-kvmclock 0
+                get-pvclock 1 -> version
+                expect version == 0
+                get-clock -> clock flags
+                expect flags == TSC_STABLE | REALTIME | HOST_TSC
+                host-realtime -> now
+                set-clock 0 realtime=(now - 1s)
+                get-clock -> clock
+                expect clock == 1s
+                get-vm kvmclock-offset -> offset
+                host-ns -> ns
+                expect offset == 1s - ns
+                kvmclock-ctrl 0
+                get-pvclock 0 -> version _ system_time _ _ flags
+                expect flags == PVCLOCK_TSC_STABLE_BIT | PVCLOCK_GUEST_STOPPED
+                expect system_time == 1s
+                guest 0 kvmclock -> ns
+                expect-error ENOENT guest 0 torn-kvmclock 5 100 -> ns
+                expect-error EINVAL set-clock 0 flags=1
+                set-vm pvclock-mode exact
+                get-vcpu all pvclock-hz -> lo hi
+                expect lo == hi == 3_000_000_000
+                get-vm use-master-clock -> master
+                expect master == 1
+                """);
+        assertEquals(0, report.failed(), () -> report.steps().toString());
+        List<String> messages = report.steps().stream().map(StepReport::message).toList();
+        assertAll(
+                () -> assertEquals("EINVAL: KVM_KVMCLOCK_CTRL: vCPU 0 has no kvmclock page", messages.get(2)),
+                () -> assertEquals("vCPU 0: the guest wrote MSR_KVM_SYSTEM_TIME_NEW; pvclock page at 0xa000, flags 0x1"
+                        + " (TSC_STABLE); master clock in use", messages.get(3)),
+                () -> assertEquals("version = 0  (tsc_timestamp 0, system_time 0, mul 0, shift 0, flags 0x0)"
+                        + "  (kvmclock not enabled on vCPU 1)", messages.get(4)),
+                () -> assertTrue(messages.get(6).matches("clock = \\d+  flags = 0xe \\(TSC_STABLE\\|REALTIME\\|HOST_TSC\\)"
+                        + "  \\(realtime [0-9,]+, host_tsc [0-9,]+\\)"), messages.get(6)),
+                () -> assertTrue(messages.get(9).startsWith("KVM_SET_CLOCK flags 0x4 (REALTIME): kvmclock ="
+                        + " 1,000,000,000 (0 + 1,000,000,000 ns of realtime since the one given), kvmclock_offset "),
+                        messages.get(9)),
+                () -> assertEquals("vCPU 0: KVM_KVMCLOCK_CTRL, PVCLOCK_GUEST_STOPPED set on the pvclock page",
+                        messages.get(15)),
+                () -> assertTrue(messages.get(19).matches("ns = [0-9,]+  \\(retries 0, flags 0x3"
+                        + " \\(TSC_STABLE\\|GUEST_STOPPED\\), clamped 0, tsc [0-9,]+\\)"), messages.get(19)),
+                () -> assertEquals("ENOENT: no vCPU 5 (the VM has 2)", messages.get(20)),
+                () -> assertEquals("EINVAL: KVM_SET_CLOCK: unknown flags 0x1", messages.get(21)),
+                () -> assertEquals("pvclock scale := exact; every vCPU's pvclock page republished", messages.get(22)));
+    }
+
+    @Test
+    void pauseFreezesKvmclockAndResumePutsItBack() {
+        ScenarioReport report = run("""
+                host h tsc-khz=3000000
+                vm host=h vcpus=1
+                enable-kvmclock 0
+                get-clock -> before
+                pause
+                advance 30s
+                resume
+                get-clock -> after
+                expect after == before
+                guest 0 kvmclock -> ns _ flags
+                expect (flags & PVCLOCK_GUEST_STOPPED) != 0
+                """);
+        assertEquals(0, report.failed(), () -> report.steps().toString());
+        long before = report.steps().get(3).results().get("before");
+        assertEquals(String.format("VM paused: kvmclock frozen at %,d ns (KVM_GET_CLOCK, TSC_STABLE: consistent with every"
+                + " pvclock page)", before), report.steps().get(4).message());
+        assertEquals(String.format("VM running: KVM_SET_CLOCK %,d, KVM_KVMCLOCK_CTRL on 1 vCPU; the 30,000,000,000 ns"
+                + " paused are not in kvmclock", before), report.steps().get(6).message());
+    }
+
+    /** The parser refuses guest steps while paused; the runner refuses them too, should one get there. */
+    @Test
+    void theRunnerRefusesGuestStepsWhilePaused() throws ScenarioSyntaxException {
+        List<Step> steps = new ArrayList<>(Scenario.parse("t.tvs", "vm vcpus=1\npause\n").steps());
+        steps.add(new Step(3, 3, "guest 0 rdtsc -> t", "guest", new Statement.Guest(Statement.GuestOp.RDTSC, new Cpu(0),
+                0, null, null, List.of(), List.of("t"))));
+        steps.add(new Step(4, 4, "enable-kvmclock 0", "enable-kvmclock", new Statement.EnableKvmclock(new Cpu(0))));
+        ScenarioReport report = new ScenarioRunner(Unicorn::get).run(new Scenario("t.tvs", steps), r -> { });
+        assertEquals(List.of(Status.OK, Status.OK, Status.ERROR, Status.NOT_RUN), statuses(report));
+        assertEquals("the VM is paused (since line 2)", report.steps().get(2).message());
+    }
+
+    @Test
+    void kvmclockArgumentsOutOfRangeStopTheRun() {
+        ScenarioReport reads = run("vm vcpus=2\nenable-kvmclock all\nlet n = 0\nguest all kvmclock-sync n -> r\n");
+        assertEquals(List.of(Status.OK, Status.OK, Status.OK, Status.ERROR), statuses(reads));
+        assertEquals("kvmclock-sync reads must be 1 to 10,000,000 per vCPU, got 0", reads.steps().get(3).message());
+        ScenarioReport delay = run("vm vcpus=2\nenable-kvmclock all\nguest 0 torn-kvmclock 1 -1 -> ns\n");
+        assertEquals("torn-kvmclock delay must be >= 0 cycles, got -1", delay.steps().get(2).message());
+        ScenarioReport flags = run("vm vcpus=1\nset-clock 0 flags=-1\n");
+        assertEquals("set-clock flags 0xffffffffffffffff do not fit in 32 bits", flags.steps().get(1).message());
+    }
+
+    @Test
+    void aKvmclockSyncOnAllVcpusSumsAndTakesTheLargest() {
+        ScenarioReport report = run("""
+                vm vcpus=3 quantum=50
+                enable-kvmclock all
+                guest all kvmclock-sync 2_000 clamp -> regressions clamps largest retries
+                expect regressions == 0
+                guest 1 kvmclock-sync 2_000 raw -> regressions clamps
+                expect regressions == clamps == 0
+                guest 0 wallclock -> sec nsec version
+                expect version == 2
+                """);
+        assertEquals(0, report.failed(), () -> report.steps().toString());
+        assertTrue(report.steps().get(2).message().startsWith("all 3 vCPUs: regressions = 0  clamps = "),
+                report.steps().get(2).message());
+    }
+
+    /** The clamp's last value is the guest's: a set-clock back in time does not reset it, as in Linux. */
+    @Test
+    void clampedReadsStallAfterTheClockIsSetBack() {
+        ScenarioReport report = run("""
+                vm vcpus=1
+                enable-kvmclock 0
+                set-clock 180s
+                guest 0 kvmclock clamp -> before
+                set-clock 0
+                guest 0 kvmclock clamp -> stalled _ _ clamped
+                expect stalled == before
+                expect clamped == 1
+                guest 0 kvmclock raw -> raw
+                guest 0 kvmclock trust -> trusted
+                expect raw < trusted < 1s
+                """);
+        assertEquals(0, report.failed(), () -> report.steps().toString());
+        assertEquals(3, report.passed());
     }
 }

@@ -189,8 +189,10 @@ public final class KvmVm {
         if (useMasterClock) {
             // Extrapolated from the master reference with the host's TSC-to-ns scale, which
             // KVM derives from the host's tsc_khz: it drifts from host ns if the TSC's true
-            // frequency is not a whole number of kHz.
-            TscMath.TimeScale hostScale = TscMath.timeScale(1_000_000_000L, host.tscKhz() * 1000);
+            // frequency is not a whole number of kHz. The exact mode uses the true Hz here too,
+            // so that KVM_GET_CLOCK and the guest's pvclock agree.
+            long hostHz = pvclockMode == PvclockMode.EXACT ? host.tscHz() : host.tscKhz() * 1000;
+            TscMath.TimeScale hostScale = TscMath.timeScale(1_000_000_000L, hostHz);
             return masterKernelNs + kvmclockOffset + hostScale.apply(r.tsc() - masterCycleNow);
         }
         return r.monotonicNanos() + kvmclockOffset;

@@ -122,6 +122,14 @@ public final class Machine implements AutoCloseable {
         budget = blocks() + blocks;
     }
 
+    /** Gives the next scheduling turn to this vCPU (the rest follow round-robin from it). */
+    public void scheduleNext(int vcpu) {
+        if (vcpu < 0 || vcpu >= vcpus.size()) {
+            throw new IllegalArgumentException("no vCPU " + vcpu);
+        }
+        next = vcpu;
+    }
+
     /** True if the vCPU executed HLT and has not been woken since. */
     public boolean isHalted(int vcpu) {
         return halted[vcpu];
