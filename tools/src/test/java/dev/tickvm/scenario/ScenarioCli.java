@@ -1,20 +1,13 @@
 package dev.tickvm.scenario;
 
-import dev.tickvm.tools.Main;
-import java.io.ByteArrayOutputStream;
+import dev.tickvm.tools.Cli;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-/**
- * Runs {@code tickvm scenario ...} in this JVM through {@link Main#execute} and captures stdout
- * and stderr (picocli's writers are made from System.out/err when the command line is built, so
- * swapping them for the call captures everything; surefire runs the tests on one thread).
- */
+/** Runs {@code tickvm scenario ...} in this JVM through {@link Cli}, keeping blank lines. */
 final class ScenarioCli {
     record Outcome(int exitCode, String stdout, String stderr) {
         List<String> outLines() {
@@ -35,22 +28,8 @@ final class ScenarioCli {
     }
 
     static Outcome run(String... args) {
-        ByteArrayOutputStream stdout = new ByteArrayOutputStream();
-        ByteArrayOutputStream stderr = new ByteArrayOutputStream();
-        PrintStream savedOut = System.out;
-        PrintStream savedErr = System.err;
-        int code;
-        try {
-            System.setOut(new PrintStream(stdout, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(stderr, true, StandardCharsets.UTF_8));
-            code = Main.execute(args);
-        } finally {
-            System.out.flush();
-            System.err.flush();
-            System.setOut(savedOut);
-            System.setErr(savedErr);
-        }
-        return new Outcome(code, stdout.toString(StandardCharsets.UTF_8), stderr.toString(StandardCharsets.UTF_8));
+        Cli.Outcome o = Cli.run(args);
+        return new Outcome(o.exitCode(), o.stdout(), o.stderr());
     }
 
     /** Writes {@code lines} to {@code dir/name} and runs it with the extra arguments. */

@@ -13,9 +13,9 @@ import java.util.List;
  * and System.err for the call captures everything. They are always restored; surefire runs
  * these tests on one thread, so nothing else writes to them meanwhile.
  */
-final class Cli {
+public final class Cli {
     /** What one command line did. */
-    record Outcome(int exitCode, String stdout, String stderr) {
+    public record Outcome(int exitCode, String stdout, String stderr) {
         /**
          * The non-blank lines of stderr, without the one-time warning a Unicorn 2.0.x adds
          * (so the same assertions hold on 2.0.1 and 2.1.x).
@@ -39,7 +39,7 @@ final class Cli {
     private Cli() {
     }
 
-    static Outcome run(String... args) {
+    public static Outcome run(String... args) {
         ByteArrayOutputStream stdout = new ByteArrayOutputStream();
         ByteArrayOutputStream stderr = new ByteArrayOutputStream();
         PrintStream savedOut = System.out;

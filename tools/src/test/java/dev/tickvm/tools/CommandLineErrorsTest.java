@@ -76,12 +76,7 @@ class CommandLineErrorsTest {
         assertOneLineUsageError(Cli.run("run", "--image", dir.toString()), "tickvm: no such image file: " + dir);
     }
 
-    /**
-     * BUG (reported, not fixed here): ImageArgument wraps the IOException of an empty file in an
-     * UncheckedIOException, whose message is the cause's toString(), so the user sees
-     * "tickvm: java.io.IOException: /path: empty guest image" and exit code 1 ("other errors"),
-     * where every other unusable --image is a clean one-line bad-usage error with exit code 2.
-     */
+    /** An empty image file is bad usage like every other unusable --image: one clean line, exit 2. */
     @Test
     void emptyImageFileIsBadUsageWithACleanMessage(@TempDir Path dir) throws IOException {
         Path empty = Files.createFile(dir.resolve("empty.bin"));

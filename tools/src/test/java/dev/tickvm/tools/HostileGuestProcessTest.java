@@ -111,12 +111,10 @@ class HostileGuestProcessTest {
     }
 
     /**
-     * BUG (reported): --unicorn-lib is stored in a static field of Main and never reset, so one
-     * {@link Main#execute} call leaks its library into every later call in the same JVM (execute
-     * is documented as the entry point for tests). Here the first call names a missing library for
-     * 'images' (which does not load Unicorn: exit 0); the second call does not mention
-     * --unicorn-lib, yet fails with exit 1 "Unicorn library /nonexistent/... does not exist".
-     * Run in a child JVM because the leaked state would break every later test in this one.
+     * One {@link Main#execute} call's --unicorn-lib must not leak into later calls in the same JVM
+     * (execute is the entry point for tests). The first call names a missing library for 'images'
+     * (which does not load Unicorn: exit 0); the second, without --unicorn-lib, must work. Run in
+     * a child JVM, so that a regression cannot break every later test in this one.
      */
     @Test
     void laterExecutionDoesNotInheritAnEarlierUnicornLibOption() {
