@@ -62,9 +62,7 @@ wait:
     jmp [rbx + rax * 8]
 
 cmd_rdtsc:
-    rdtsc
-    shl rdx, 32
-    or rax, rdx
+    RDTSC64
     mov [r15 + R0], rax
     jmp done
 
@@ -104,13 +102,9 @@ cmd_cpuid:
     jmp done
 
 cmd_spin:
-    rdtsc
-    shl rdx, 32
-    or rax, rdx
+    RDTSC64
     mov rsi, rax                        # first reading
-1:  rdtsc
-    shl rdx, 32
-    or rax, rdx
+1:  RDTSC64
     mov rdi, rax
     sub rdi, rsi
     cmp rdi, [r15 + ARG0]
@@ -125,9 +119,7 @@ cmd_batch:
     test rcx, rcx
     jz done
     mov rbx, rcx
-1:  rdtsc
-    shl rdx, 32
-    or rax, rdx
+1:  RDTSC64
     mov [rdi], rax
     add rdi, 8
     dec rbx
@@ -139,14 +131,10 @@ cmd_sync:
     xor r8, r8                          # regressions
     xor r9, r9                          # iterations
     xor r10, r10                        # largest regression
-    rdtsc
-    shl rdx, 32
-    or rax, rdx
+    RDTSC64
     mov rsi, rax                        # start
 1:  mov rbx, [rdi]                      # tmp = READ_ONCE(shared)
-    rdtsc
-    shl rdx, 32
-    or rax, rdx                         # local = rdtsc()
+    RDTSC64                             # local = rdtsc()
     mov [rdi], rax                      # WRITE_ONCE(shared, local)
     inc r9
     cmp rax, rbx
@@ -230,13 +218,9 @@ cmd_kvmclock_sync:
     jmp done
 
 cmd_store:
-    rdtsc
-    shl rdx, 32
-    or rax, rdx
+    RDTSC64
     mov rsi, rax
-1:  rdtsc
-    shl rdx, 32
-    or rax, rdx
+1:  RDTSC64
     sub rax, rsi
     cmp rax, [r15 + ARG2]
     jb 1b
@@ -251,9 +235,7 @@ cmd_store:
 pvclock_read:
     xor ebx, ebx
 1:  mov esi, [rdi]                      # version
-    rdtsc
-    shl rdx, 32
-    or rax, rdx
+    RDTSC64
     mov r8, rax
     sub rax, [rdi + 8]                  # delta = tsc - tsc_timestamp
     movsx ecx, byte ptr [rdi + 28]      # tsc_shift

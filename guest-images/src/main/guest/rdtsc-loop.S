@@ -5,15 +5,11 @@
     .section .text.start, "ax"
     .globl _start
 _start:
-    rdtsc
-    shl rdx, 32
-    or rax, rdx
+    RDTSC64
     mov r13, rax                # first reading
     mov r14, rax                # previous reading
     mov r15d, 1                 # readings so far
-1:  rdtsc
-    shl rdx, 32
-    or rax, rdx
+1:  RDTSC64
     cmp rax, r14
     jb backwards
     mov r14, rax
