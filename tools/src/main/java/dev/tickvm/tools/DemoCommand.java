@@ -15,10 +15,11 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 
 @Command(name = "demo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = {"Shows what tickvm does, in four parts, all on the virtual host clock (so the numbers are the",
-            "same on every run): 1,000,000 trapped RDTSCs; four vCPUs round-robin; a guest TSC scaled to",
-            "2.5 GHz on a 3 GHz host; kvmclock read by the guest as Linux reads it, its master clock, and",
-            "the drift of KVM's kHz-based pvclock scale against an exact one."},
+        description = {"Shows what tickvm does: trapped RDTSCs, vCPUs, TSC scaling, kvmclock and its drift.",
+            "In four parts, all on the virtual host clock (so the numbers are the same on every run):",
+            "1,000,000 trapped RDTSCs; four vCPUs round-robin; a guest TSC scaled to 2.5 GHz on a 3 GHz",
+            "host; kvmclock read by the guest as Linux reads it, its master clock, and the drift of KVM's",
+            "kHz-based pvclock scale against an exact one."},
         footer = {"", "Examples:",
             "  ./tickvm demo",
             "  ./tickvm demo --unicorn-lib /usr/lib/x86_64-linux-gnu/libunicorn.so.2   on another Unicorn",

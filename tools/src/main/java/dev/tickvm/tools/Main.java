@@ -18,7 +18,7 @@ import picocli.CommandLine.ScopeType;
         subcommands = {RunCommand.class, ImagesCommand.class, DemoCommand.class, dev.tickvm.scenario.ScenarioCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Examples:",
-            "  ./tickvm demo                                  what tickvm does, in one minute",
+            "  ./tickvm demo                                  what tickvm does, in a few seconds",
             "  ./tickvm images                                the guest images built in",
             "  ./tickvm run --image rdtsc-loop                1,000,000 trapped RDTSCs",
             "  ./tickvm run --image smp-hello --vcpus 8       eight vCPUs, round-robin",
