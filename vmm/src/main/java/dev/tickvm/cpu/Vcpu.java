@@ -298,10 +298,13 @@ public final class Vcpu implements AutoCloseable {
             default -> FaultKind.CPU_EXCEPTION;
         };
         String detail = "Unicorn stopped with " + error.cName();
-        if (unmappedAccess) {
+        boolean unmapped = kind == FaultKind.UNMAPPED_READ || kind == FaultKind.UNMAPPED_WRITE
+                || kind == FaultKind.UNMAPPED_FETCH;
+        if (unmapped && unmappedAccess) {
             // Unicorn does not sync RIP for memory faults: it is the start of the faulting block.
             detail = String.format("%d bytes at 0x%x, in the block", unmappedSize, unmappedAddress);
         }
+        unmappedAccess = false;
         return new VcpuExit.Fault(kind, at, vector, memory.readAvailable(at, TrapDecoder.MAX_INSTRUCTION_LENGTH),
                 detail);
     }
