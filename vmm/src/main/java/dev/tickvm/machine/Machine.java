@@ -46,6 +46,8 @@ public final class Machine implements AutoCloseable {
     private final IoOutHandler ioOutHandler;
     private final PatchTable patches = new PatchTable();
     private int next;
+    /** Sum of every vCPU's blocks, kept as they run rather than summed on each turn. */
+    private long usedBlocks;
 
     private Machine(Builder b) {
         this.unicorn = b.unicorn != null ? b.unicorn : Unicorn.get();
@@ -110,11 +112,7 @@ public final class Machine implements AutoCloseable {
 
     /** Blocks executed by all vCPUs so far. */
     public long blocks() {
-        long sum = 0;
-        for (Vcpu v : vcpus) {
-            sum += v.blocks();
-        }
-        return sum;
+        return usedBlocks;
     }
 
     /** Allows {@code blocks} more blocks from now before the VM counts as a runaway. */
@@ -164,15 +162,16 @@ public final class Machine implements AutoCloseable {
             if (idle == n) {
                 return new VmExit.AllHalted();
             }
-            long used = blocks();
-            if (used >= budget) {
+            if (usedBlocks >= budget) {
                 Vcpu v = vcpus.get(next);
-                return new VmExit.BudgetExhausted(used, v.id(), v.rip());
+                return new VmExit.BudgetExhausted(usedBlocks, v.id(), v.rip());
             }
             int current = next;
             Vcpu vcpu = vcpus.get(current);
             next = (current + 1) % n;
-            VcpuExit exit = vcpu.run(Math.min(quantum, budget - used));
+            long before = vcpu.blocks();
+            VcpuExit exit = vcpu.run(Math.min(quantum, budget - usedBlocks));
+            usedBlocks += vcpu.blocks() - before;
             VmExit end = switch (exit) {
                 case VcpuExit.Preempted p -> null;
                 case VcpuExit.Halted h -> {
