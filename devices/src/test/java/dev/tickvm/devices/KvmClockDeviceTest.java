@@ -30,6 +30,7 @@ class KvmClockDeviceTest {
     void kvmclockDoesNotCountTimeTheVmWasStopped() {
         vm.attachMemory(memory);
         KvmVcpu vcpu = vm.createVcpu();
+        vcpu.beforeEntry();
         vcpu.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, 0x5000 | 1);
         clock.advance(10 * SECOND);
         long before = vm.getClock().clock();
@@ -40,6 +41,8 @@ class KvmClockDeviceTest {
         device.resume();
         assertFalse(device.stopped());
         assertEquals(before, vm.getClock().clock());
+        // KVM_SET_CLOCK and KVM_KVMCLOCK_CTRL take effect on the page at the vCPU's next entry.
+        vcpu.beforeEntry();
         Pvclock page = Pvclock.read(memory, 0x5000);
         assertEquals(before, page.nanosAt(vcpu.readTsc()));
         assertEquals(Pvclock.TSC_STABLE_BIT | Pvclock.GUEST_STOPPED_BIT, page.flags());
@@ -49,7 +52,7 @@ class KvmClockDeviceTest {
 
     @Test
     void aSaveWhileStoppedKeepsTheClockReadAtTheStop() {
-        vm.createVcpu();
+        vm.createVcpu().beforeEntry();
         clock.advance(SECOND);
         device.stop();
         long frozen = device.save().clock();

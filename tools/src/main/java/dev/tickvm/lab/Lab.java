@@ -71,6 +71,16 @@ public final class Lab implements AutoCloseable {
      * blocks: a small one interleaves vCPUs finely, closer to vCPUs that really run in parallel.
      */
     public static Lab create(Unicorn unicorn, SimulatedHost host, int vcpus, long vmTscKhz, long quantum) {
+        return create(unicorn, host, vcpus, vmTscKhz, quantum, true);
+    }
+
+    /**
+     * As above; with {@code boot} false the vCPUs are created but never run: no vCPU has entered
+     * the guest, so none has serviced KVM's requests (the master clock is still off), which is
+     * where a VMM restores a saved VM. Each probe starts with the first command it is given.
+     */
+    public static Lab create(Unicorn unicorn, SimulatedHost host, int vcpus, long vmTscKhz, long quantum,
+            boolean boot) {
         KvmVm kvm = new KvmVm(host, (leaf, subleaf) -> NativeCpuid.query(unicorn, leaf, subleaf));
         if (vmTscKhz != 0) {
             kvm.setTscKhz(vmTscKhz);
@@ -99,7 +109,9 @@ public final class Lab implements AutoCloseable {
         Lab lab = new Lab(host, kvm, machine);
         try {
             // Let every probe reach its first HLT, so all start idle.
-            lab.settle();
+            if (boot) {
+                lab.settle();
+            }
         } catch (RuntimeException e) {
             lab.close();
             throw e;

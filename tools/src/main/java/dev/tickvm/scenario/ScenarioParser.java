@@ -2,6 +2,7 @@ package dev.tickvm.scenario;
 
 import dev.tickvm.cpu.BootLayout;
 import dev.tickvm.kvm.ClockData;
+import dev.tickvm.kvm.KvmRequest;
 import dev.tickvm.kvm.Errno;
 import dev.tickvm.kvm.Msr;
 import dev.tickvm.kvm.Pvclock;
@@ -34,7 +35,7 @@ final class ScenarioParser {
 
     /** Every command word, for "unknown command" suggestions. */
     static final List<String> COMMANDS = List.of("host", "vm", "advance", "host-tsc", "host-ns", "host-realtime",
-            "set-vm", "get-vm", "set-tsc-khz", "get-tsc-khz", "set-msr", "get-msr", "set-attr", "get-attr", "get-vcpu",
+            "host-raw", "host-tai", "true-ns", "set-host", "set-vm", "get-vm", "set-tsc-khz", "get-tsc-khz", "set-msr", "get-msr", "set-attr", "get-attr", "get-vcpu",
             "get-clock", "set-clock", "enable-kvmclock", "get-pvclock", "kvmclock-ctrl", "pause", "resume", "guest",
             "let", "expect", "expect-error", "print");
 
@@ -68,12 +69,18 @@ final class ScenarioParser {
     static final Map<String, Integer> ATTRIBUTES = Map.of("tsc-offset", TscAttribute.TSC_OFFSET,
             "tsc-value", TscAttribute.TSC_VALUE, "tsc-scale", TscAttribute.TSC_SCALE);
 
-    static final List<String> HOST_SETTINGS = List.of("tsc-khz", "tsc-hz", "frac-bits", "stable", "tsc-at-boot",
-            "boot-epoch", "realtime-error", "ns-per-block", "ns-per-exit");
+    static final List<String> HOST_SETTINGS = List.of("tsc-khz", "tsc-hz", "crystal-ppm", "crystal-ppb", "frac-bits",
+            "stable", "tsc-scaling", "tsc-at-boot", "boot-epoch", "ntp-offset", "ntp-slew-ppb", "realtime-error",
+            "tai-offset", "ns-per-block", "ns-per-exit");
+    /** The host settings that take yes or no. */
+    private static final List<String> HOST_FLAGS = List.of("stable", "tsc-scaling");
+    /** What set-host may change while the host runs: its NTP errors. */
+    static final List<String> HOST_RUNTIME_SETTINGS = List.of("ntp-offset", "ntp-slew-ppb");
     static final List<String> VM_SET_KEYS = List.of("tsc-khz", "pvclock-mode");
     static final List<String> VM_GET_KEYS = List.of("tsc-khz", "tsc-generation", "vcpus-matched", "master-clock",
-            "use-master-clock", "kvmclock-offset");
-    static final List<String> VCPU_KEYS = List.of("tsc-generation", "tsc-ratio", "pvclock-hz");
+            "use-master-clock", "kvmclock-offset", "clock-update-due", "clock-sync-due");
+    static final List<String> VCPU_KEYS = List.of("tsc-generation", "tsc-ratio", "pvclock-hz", "pending-requests",
+            "tsc-catchup", "has-run");
 
     private static final Pattern DECIMAL = Pattern.compile("([0-9][0-9_]*)(ns|us|ms|s)?");
     private static final Pattern HEX = Pattern.compile("0[xX]([0-9a-fA-F_]+)");
@@ -209,8 +216,10 @@ final class ScenarioParser {
             case "host" -> defineHost();
             case "vm" -> createVm(column);
             case "advance" -> new Statement.Advance(term("a duration, e.g. 1s or 500ms", "advance DURATION"));
-            case "host-tsc", "host-ns", "host-realtime" -> new Statement.HostRead(word.substring(5),
-                    targets(word, List.of(word.substring(5)), required));
+            case "host-tsc", "host-ns", "host-realtime", "host-raw", "host-tai" -> new Statement.HostRead(
+                    word.substring(5), targets(word, List.of(word.substring(5)), required));
+            case "true-ns" -> new Statement.HostRead("true", targets(word, List.of("true"), required));
+            case "set-host" -> setHost();
             case "set-vm" -> setVm();
             case "get-vm" -> {
                 String key = key(VM_GET_KEYS, "VM value", "get-vm KEY -> NAME");
@@ -310,20 +319,25 @@ final class ScenarioParser {
             if (settings.containsKey(key)) {
                 throw new Fail(keyColumn, "host setting '" + key + "' is given twice");
             }
-            if (key.startsWith("tsc-") && key.endsWith("hz") && (settings.containsKey("tsc-khz")
-                    || settings.containsKey("tsc-hz"))) {
-                throw new Fail(keyColumn, "give the host TSC frequency once: tsc-khz or tsc-hz");
+            boolean crystal = key.startsWith("crystal-");
+            if ((crystal || key.equals("tsc-hz")) && (settings.containsKey("tsc-hz")
+                    || settings.containsKey("crystal-ppm") || settings.containsKey("crystal-ppb"))) {
+                throw new Fail(keyColumn, "give the crystal's frequency once: tsc-hz, crystal-ppm or crystal-ppb");
+            }
+            if ((key.equals("ntp-offset") || key.equals("realtime-error"))
+                    && (settings.containsKey("ntp-offset") || settings.containsKey("realtime-error"))) {
+                throw new Fail(keyColumn, "realtime-error is another name for ntp-offset: give one of them");
             }
             equalsSign(key);
             cur.skipSpaces();
             Expr value;
-            if (key.equals("stable") && !cur.atEnd() && Character.isLetter(cur.peek())) {
+            if (HOST_FLAGS.contains(key) && !cur.atEnd() && Character.isLetter(cur.peek())) {
                 int valueColumn = cur.column();
                 String yesNo = cur.word();
                 value = switch (yesNo) {
                     case "yes", "true" -> new Expr.Literal(1);
                     case "no", "false" -> new Expr.Literal(0);
-                    default -> throw new Fail(valueColumn, "stable= takes yes or no, got '" + yesNo + "'");
+                    default -> throw new Fail(valueColumn, key + "= takes yes or no, got '" + yesNo + "'");
                 };
             } else {
                 value = term("a value", "host NAME " + key + "=VALUE");
@@ -331,6 +345,46 @@ final class ScenarioParser {
             settings.put(key, value);
         }
         return new Statement.DefineHost(name, settings);
+    }
+
+    /** {@code set-host [NAME] ntp-offset=NS ntp-slew-ppb=PPB}: the host's NTP errors from now on. */
+    private Statement setHost() {
+        String usage = "set-host [NAME] ntp-offset=NS ntp-slew-ppb=PPB";
+        cur.skipSpaces();
+        int column = cur.column();
+        String name = null;
+        if (!cur.atEnd() && Character.isLetter(cur.peek())) {
+            int save = cur.column();
+            String word = cur.word();
+            // A setting is key=value (keys have hyphens); a host name is a plain identifier.
+            if (word == null || word.contains("-") || (!cur.atEnd() && cur.peek() == '=')) {
+                cur.reset(save);
+            } else {
+                name = word;
+                if (!hosts.contains(name)) {
+                    throw new Fail(column, "unknown host '" + name + "': define it first with 'host " + name + " ...'");
+                }
+            }
+        }
+        Map<String, Expr> settings = new LinkedHashMap<>();
+        while (!cur.atEndAfterSpaces()) {
+            int keyColumn = cur.column();
+            String key = cur.word();
+            if (key == null || !HOST_RUNTIME_SETTINGS.contains(key)) {
+                throw new Fail(keyColumn, unknown("set-host setting", key == null ? cur.peekToken() : key,
+                        HOST_RUNTIME_SETTINGS));
+            }
+            if (settings.containsKey(key)) {
+                throw new Fail(keyColumn, "set-host setting '" + key + "' is given twice");
+            }
+            equalsSign(key);
+            cur.skipSpaces();
+            settings.put(key, term("a value", usage));
+        }
+        if (settings.isEmpty()) {
+            throw new Fail(cur.column(), "nothing to set: " + usage);
+        }
+        return new Statement.SetHost(name, settings);
     }
 
     private Statement createVm(int column) {
@@ -341,11 +395,12 @@ final class ScenarioParser {
         Expr vcpus = new Expr.Literal(1);
         Expr tscKhz = null;
         Expr quantum = null;
+        boolean boot = true;
         Set<String> seen = new HashSet<>();
         while (!cur.atEndAfterSpaces()) {
             int keyColumn = cur.column();
             String key = cur.word();
-            List<String> keys = List.of("host", "vcpus", "tsc-khz", "quantum");
+            List<String> keys = List.of("host", "vcpus", "tsc-khz", "quantum", "boot");
             if (key == null || !keys.contains(key)) {
                 throw new Fail(keyColumn, unknown("vm setting", key == null ? cur.peekToken() : key, keys));
             }
@@ -374,6 +429,14 @@ final class ScenarioParser {
                     quantum = term("a number of blocks", "vm quantum=BLOCKS");
                     checkLiteral(quantum, valueColumn, 1, Long.MAX_VALUE, "quantum");
                 }
+                case "boot" -> {
+                    String yesNo = cur.word();
+                    if (!"yes".equals(yesNo) && !"no".equals(yesNo)) {
+                        throw new Fail(valueColumn, "boot= takes yes or no, got '" + (yesNo == null ? cur.peekToken()
+                                : yesNo) + "'");
+                    }
+                    boot = yesNo.equals("yes");
+                }
                 default -> tscKhz = term("a kHz value", "vm tsc-khz=KHZ");
             }
         }
@@ -384,7 +447,7 @@ final class ScenarioParser {
             host = hosts.iterator().next();
         }
         vmLine = lineNumber;
-        return new Statement.CreateVm(host, vcpus, tscKhz, quantum);
+        return new Statement.CreateVm(host, vcpus, tscKhz, quantum, boot);
     }
 
     private Statement setVm() {
@@ -1038,6 +1101,9 @@ final class ScenarioParser {
         c.put("KVM_CLOCK_HOST_TSC", (long) ClockData.HOST_TSC);
         c.put("PVCLOCK_TSC_STABLE_BIT", (long) Pvclock.TSC_STABLE_BIT);
         c.put("PVCLOCK_GUEST_STOPPED", (long) Pvclock.GUEST_STOPPED_BIT);
+        for (KvmRequest r : KvmRequest.values()) {
+            c.put("REQ_" + r.name(), (long) r.bit);
+        }
         return java.util.Collections.unmodifiableMap(c);
     }
 
@@ -1078,6 +1144,11 @@ final class ScenarioParser {
 
         int column() {
             return pos + 1;
+        }
+
+        /** Goes back to a column this cursor was at. */
+        void reset(int column) {
+            pos = column - 1;
         }
 
         void skipSpaces() {

@@ -7,6 +7,7 @@ import dev.tickvm.host.SimulatedHost;
 import dev.tickvm.host.VirtualClock;
 import dev.tickvm.kvm.ClockData;
 import dev.tickvm.kvm.KvmException;
+import dev.tickvm.kvm.KvmRequest;
 import dev.tickvm.kvm.KvmVcpu;
 import dev.tickvm.kvm.KvmVm;
 import dev.tickvm.kvm.Msr;
@@ -97,6 +98,8 @@ public final class ScenarioRunner {
         private final Map<String, SimulatedHost> hosts = new HashMap<>();
         private final Map<String, Long> vars = new HashMap<>();
         private SimulatedHost vmHost;
+        /** True time, shared by every host of the scenario; made with the first host (or the VM). */
+        private VirtualClock trueClock;
         private Lab lab;
         /** The userspace half of kvmclock (QEMU's kvmclock device): freezes the clock while paused. */
         private KvmClockDevice clockDevice;
@@ -124,7 +127,7 @@ public final class ScenarioRunner {
             }
             return new StepReport(step.number(), step.line(), step.text(), step.kind(), outcome.status(),
                     outcome.results(), outcome.values(), outcome.message(),
-                    vmHost == null ? null : vmHost.monotonicNanos());
+                    vmHost == null ? null : vmHost.trueNanos());
         }
 
         private Outcome error(String message) {
@@ -149,19 +152,26 @@ public final class ScenarioRunner {
                                 + " ns: host time never goes back");
                     }
                     vmHost.clock().advance(nanos);
-                    yield Outcome.ok(String.format("host time %s ns, host TSC %s", fmt(vmHost.monotonicNanos()),
+                    yield Outcome.ok(String.format("true time %s ns, host TSC %s", fmt(vmHost.trueNanos()),
                             fmt(vmHost.tsc())));
                 }
-                case Statement.HostRead r -> bind(r.targets(), List.of(r.what()), List.of(switch (r.what()) {
-                    case "tsc" -> vmHost.tsc();
-                    case "realtime" -> vmHost.read().realtimeNanos();
-                    default -> vmHost.monotonicNanos();
-                }), false);
+                case Statement.HostRead r -> {
+                    SimulatedHost.Reading now = vmHost.read();
+                    yield bind(r.targets(), List.of(r.what()), List.of(switch (r.what()) {
+                        case "tsc" -> now.tsc();
+                        case "realtime" -> now.realtimeNanos();
+                        case "raw" -> now.rawNanos();
+                        case "tai" -> now.taiNanos();
+                        case "true" -> now.trueNanos();
+                        default -> now.monotonicNanos();
+                    }), false);
+                }
+                case Statement.SetHost h -> setHost(h);
                 case Statement.SetVm s -> {
                     if (s.mode() != null) {
                         kvm().setPvclockMode(s.mode());
                         yield Outcome.ok("pvclock scale := " + (s.mode() == PvclockMode.EXACT ? "exact" : "kvm-compat")
-                                + "; every vCPU's pvclock page republished");
+                                + "; every vCPU's pvclock page takes it at its next entry");
                     }
                     long khz = eval(s.value());
                     kvm().setTscKhz(khz);
@@ -173,6 +183,8 @@ public final class ScenarioRunner {
                     case "vcpus-matched" -> (long) kvm().vcpusMatched();
                     case "use-master-clock" -> kvm().usesMasterClock() ? 1L : 0L;
                     case "kvmclock-offset" -> kvm().kvmclockOffset();
+                    case "clock-update-due" -> kvm().clockUpdateWorkDue();
+                    case "clock-sync-due" -> kvm().clockSyncWorkDue();
                     default -> kvm().masterClockUsable() ? 1L : 0L;
                 }), false);
                 case Statement.GetClock g -> getClock(g);
@@ -182,8 +194,8 @@ public final class ScenarioRunner {
                 case Statement.KvmclockCtrl k -> {
                     List<KvmVcpu> targets = vcpus(k.cpu());
                     targets.forEach(KvmVcpu::kvmclockCtrl);
-                    yield Outcome.ok(who(k.cpu(), targets.size()) + ": KVM_KVMCLOCK_CTRL, PVCLOCK_GUEST_STOPPED set"
-                            + " on the pvclock page");
+                    yield Outcome.ok(who(k.cpu(), targets.size()) + ": KVM_KVMCLOCK_CTRL: PVCLOCK_GUEST_STOPPED goes"
+                            + " on the pvclock page at the next entry");
                 }
                 case Statement.RunState r -> r.pause() ? pause() : resume();
                 case Statement.SetVcpu s -> setVcpu(s);
@@ -215,42 +227,78 @@ public final class ScenarioRunner {
             h.settings().forEach((k, v) -> s.put(k, eval(v)));
             CostModel costs = new CostModel(s.getOrDefault("ns-per-block", CostModel.DEFAULT.nanosPerBlock()),
                     s.getOrDefault("ns-per-exit", CostModel.DEFAULT.nanosPerExit()));
-            SimulatedHost host = SimulatedHost.standard(h.name(), new VirtualClock(costs));
-            host = (s.containsKey("tsc-hz") ? host.withTscHz(s.get("tsc-hz"))
-                    : host.withTscKhz(s.getOrDefault("tsc-khz", host.tscKhz())))
-                    .withFracBits(Math.clamp(s.getOrDefault("frac-bits", (long) host.fracBits()), 0, 64))
-                    .withTscStable(s.getOrDefault("stable", host.tscStable() ? 1L : 0L) != 0)
+            if (trueClock == null) {
+                trueClock = new VirtualClock(costs);
+            } else if (!costs.equals(trueClock.costs()) && (s.containsKey("ns-per-block") || s.containsKey("ns-per-exit"))) {
+                throw new ScenarioRuntimeException("the cost model (ns-per-block, ns-per-exit) belongs to true time,"
+                        + " which every host shares: set it on the first host only");
+            }
+            SimulatedHost host = SimulatedHost.standard(h.name(), trueClock);
+            host = host.withTscKhz(s.getOrDefault("tsc-khz", host.tscKhz()));
+            if (s.containsKey("tsc-hz")) {
+                // The true frequency; the kernel's tsc_khz is what tsc-khz says, or its kHz.
+                host = host.withTscHz(s.get("tsc-hz"));
+                if (s.containsKey("tsc-khz")) {
+                    host = host.withCalibratedKhz(s.get("tsc-khz"));
+                }
+            } else if (s.containsKey("crystal-ppm") || s.containsKey("crystal-ppb")) {
+                long ppb = s.containsKey("crystal-ppm") ? Math.multiplyExact(s.get("crystal-ppm"), 1000L)
+                        : s.get("crystal-ppb");
+                host = host.withCrystalErrorPpb(ppb);
+            }
+            host = host.withFracBits((int) Math.clamp(s.getOrDefault("frac-bits", (long) host.fracBits()), 0, 64))
+                    .withTscStable(s.getOrDefault("stable", 1L) != 0)
+                    .withTscScaling(s.getOrDefault("tsc-scaling", 1L) != 0)
                     .withTscAtBoot(s.getOrDefault("tsc-at-boot", host.tscAtBoot()))
                     .withBootEpoch(s.getOrDefault("boot-epoch", host.bootEpochNanos()))
-                    .withRealtimeError(s.getOrDefault("realtime-error", host.realtimeErrorNanos()));
+                    .withTaiOffset(s.getOrDefault("tai-offset", host.taiOffsetNanos()))
+                    .withNtp(s.getOrDefault("ntp-offset", s.getOrDefault("realtime-error", 0L)),
+                            s.getOrDefault("ntp-slew-ppb", 0L));
             hosts.put(h.name(), host);
             return Outcome.ok(describe(host));
         }
 
+        private Outcome setHost(Statement.SetHost h) {
+            SimulatedHost host = h.host() == null ? vmHost : hosts.get(h.host());
+            long offset = h.settings().containsKey("ntp-offset") ? eval(h.settings().get("ntp-offset"))
+                    : host.ntpOffsetNanos();
+            long slew = h.settings().containsKey("ntp-slew-ppb") ? eval(h.settings().get("ntp-slew-ppb"))
+                    : host.ntpSlewPpb();
+            host.setNtp(offset, slew);
+            return Outcome.ok(String.format("%s: NTP offset %s ns, slew %s ppb from true time %s ns", host.name(),
+                    fmt(offset), fmt(slew), fmt(host.trueNanos())));
+        }
+
         private String describe(SimulatedHost host) {
-            String hz = host.tscHz() % 1000 == 0 ? "" : " (" + fmt(host.tscHz()) + " Hz)";
-            return String.format("%s: TSC %s kHz%s, %s (%d frac bits), %s, TSC %s at boot", host.name(),
+            String hz = host.tscHz() == host.tscKhz() * 1000 ? "" : " (crystal " + fmt(host.tscHz()) + " Hz)";
+            String ntp = host.ntpOffsetNanos() == 0 && host.ntpSlewPpb() == 0 ? ""
+                    : String.format(", NTP offset %s ns slew %s ppb", fmt(host.ntpOffsetNanos()), fmt(host.ntpSlewPpb()));
+            return String.format("%s: TSC %s kHz%s, %s (%d frac bits)%s, %s, TSC %s at boot%s", host.name(),
                     fmt(host.tscKhz()), hz, host.fracBits() == 48 ? "VMX" : "SVM", host.fracBits(),
-                    host.tscStable() ? "stable" : "unstable", fmt(host.tscAtBoot()));
+                    host.tscScaling() ? "" : " without TSC scaling", host.tscStable() ? "stable" : "unstable",
+                    fmt(host.tscAtBoot()), ntp);
         }
 
         private Outcome createVm(Statement.CreateVm v) {
-            SimulatedHost host = v.host() == null ? SimulatedHost.standard("host", new VirtualClock())
-                    : hosts.get(v.host());
+            if (trueClock == null) {
+                trueClock = new VirtualClock();
+            }
+            SimulatedHost host = v.host() == null ? SimulatedHost.standard("host", trueClock) : hosts.get(v.host());
             long vcpus = eval(v.vcpus());
             if (vcpus < 1 || vcpus > BootLayout.MAX_VCPUS) {
                 throw new ScenarioRuntimeException("vcpus must be 1 to " + BootLayout.MAX_VCPUS + ", got " + vcpus);
             }
             long khz = v.tscKhz() == null ? 0 : eval(v.tscKhz());
             long quantum = v.quantum() == null ? Machine.DEFAULT_QUANTUM : eval(v.quantum());
-            lab = Lab.create(unicorn.get(), host, (int) vcpus, khz, quantum);
+            lab = Lab.create(unicorn.get(), host, (int) vcpus, khz, quantum, v.boot());
             vmHost = host;
             clockDevice = new KvmClockDevice(lab.kvm());
             KvmVm kvm = lab.kvm();
-            return Outcome.ok(String.format("%d vCPU%s at %s kHz on %s; TSC generation %d, master clock %s,"
-                    + " host time %s ns", vcpus, vcpus == 1 ? "" : "s", fmt(kvm.vcpu(0).getTscKhz()),
+            return Outcome.ok(String.format("%d vCPU%s at %s kHz on %s; TSC generation %d, master clock %s%s,"
+                    + " true time %s ns", vcpus, vcpus == 1 ? "" : "s", fmt(kvm.getTscKhz()),
                     v.host() == null ? describe(host) : host.name(), kvm.tscGeneration(),
-                    kvm.masterClockUsable() ? "usable" : "not usable", fmt(host.monotonicNanos())));
+                    kvm.usesMasterClock() ? "on" : "off", v.boot() ? "" : " (created, not run yet)",
+                    fmt(host.trueNanos())));
         }
 
         private KvmVm kvm() {
@@ -292,21 +340,27 @@ public final class ScenarioRunner {
                 case VCPU_STATE -> switch (g.key()) {
                     case "tsc-generation" -> vcpu.tscGeneration();
                     case "pvclock-hz" -> vcpu.pvclockTscHz();
+                    case "pending-requests" -> vcpu.pendingRequests();
+                    case "tsc-catchup" -> vcpu.tscAlwaysCatchup() ? 2L : vcpu.tscCatchup() ? 1L : 0L;
+                    case "has-run" -> vcpu.hasRun() ? 1L : 0L;
                     default -> vcpu.tscRatio();
                 };
             }).toArray();
             boolean hex = g.what() == Statement.Getter.VCPU_STATE && g.key().equals("tsc-ratio");
+            boolean requests = g.what() == Statement.Getter.VCPU_STATE && g.key().equals("pending-requests");
+            Shown show = (i, v) -> requests ? fmt(v) + " (" + KvmRequest.describe((int) v) + ")" : hex ? hex32or64(v)
+                    : fmt(v);
             String single = switch (g.what()) {
                 case TSC_KHZ -> "khz";
                 case VCPU_STATE -> g.key();
                 default -> "value";
             };
             if (!g.cpu().all()) {
-                return bind(g.targets(), List.of(single), List.of(values[0]), hex);
+                return bind(g.targets(), List.of(single), List.of(values[0]), show);
             }
             long min = Arrays.stream(values).min().orElseThrow();
             long max = Arrays.stream(values).max().orElseThrow();
-            Outcome o = bind(g.targets(), List.of("min", "max"), List.of(min, max), hex);
+            Outcome o = bind(g.targets(), List.of("min", "max"), List.of(min, max), show);
             return new Outcome(o.status(), o.results(), o.values(), "all " + values.length + " vCPUs: " + o.message());
         }
 

@@ -26,15 +26,20 @@ sealed interface Statement {
         }
     }
 
-    /** {@code host NAME key=value...}: a simulated host with its own virtual clock. */
+    /** {@code host NAME key=value...}: a simulated host with its own clocks on the scenario's true time. */
     record DefineHost(String name, Map<String, Expr> settings) implements Statement {
     }
 
     /**
-     * {@code vm [host=NAME] [vcpus=N] [tsc-khz=K] [quantum=BLOCKS]}: the KVM VM and its probe
-     * vCPUs. {@code tscKhz} and {@code quantum} are null when not given.
+     * {@code vm [host=NAME] [vcpus=N] [tsc-khz=K] [quantum=BLOCKS] [boot=yes|no]}: the KVM VM and
+     * its probe vCPUs. {@code tscKhz} and {@code quantum} are null when not given; with
+     * {@code boot} false no vCPU has entered the guest yet.
      */
-    record CreateVm(String host, Expr vcpus, Expr tscKhz, Expr quantum) implements Statement {
+    record CreateVm(String host, Expr vcpus, Expr tscKhz, Expr quantum, boolean boot) implements Statement {
+    }
+
+    /** {@code set-host [NAME] ntp-offset=NS ntp-slew-ppb=PPB}: NTP errors from now on; NAME null is the VM's host. */
+    record SetHost(String host, Map<String, Expr> settings) implements Statement {
     }
 
     /** {@code advance DURATION}: moves the VM host's virtual clock forward. */

@@ -329,6 +329,7 @@ class ScenarioParserTest {
         assertEquals("x.tvs:3:9: unknown command 'rdtscc' (did you mean 'rdtsc'?)",
                 error("host h\nvm host=h\nguest 0 rdtscc -> t\n"));
         assertEquals("x.tvs:1:1: unknown command 'frobnicate' (known: host, vm, advance, host-tsc, host-ns, host-realtime,"
+                + " host-raw, host-tai, true-ns, set-host,"
                 + " set-vm, get-vm, set-tsc-khz, get-tsc-khz, set-msr, get-msr, set-attr, get-attr, get-vcpu, get-clock,"
                 + " set-clock, enable-kvmclock, get-pvclock, kvmclock-ctrl, pause, resume, guest, let, expect,"
                 + " expect-error, print)", error("frobnicate 1\n"));
@@ -421,10 +422,18 @@ class ScenarioParserTest {
                 error("host a\nhost b\nvm\n"));
         assertEquals("x.tvs:1:10: vcpus must be 1 to 64, got 65", error("vm vcpus=65\n"));
         assertEquals("x.tvs:1:8: unknown host setting 'tsc-mhz' (did you mean 'tsc-khz'?)", error("host a tsc-mhz=1\n"));
-        assertEquals("x.tvs:1:21: give the host TSC frequency once: tsc-khz or tsc-hz",
-                error("host a tsc-khz=3000 tsc-hz=3000000\n"));
+        assertEquals("x.tvs:1:26: give the crystal's frequency once: tsc-hz, crystal-ppm or crystal-ppb",
+                error("host a tsc-hz=3000000000 crystal-ppm=40\n"));
+        assertEquals("x.tvs:1:25: realtime-error is another name for ntp-offset: give one of them",
+                error("host a realtime-error=1 ntp-offset=2\n"));
+        assertEquals("x.tvs:4:10: unknown set-host setting 'ntp-slew' (known: ntp-offset, ntp-slew-ppb)",
+                error(PRELUDE + "set-host ntp-slew=3\n"));
+        assertEquals("x.tvs:4:10: unknown host 'nowhere': define it first with 'host nowhere ...'",
+                error(PRELUDE + "set-host nowhere ntp-offset=1\n"));
+        assertEquals("x.tvs:1:9: boot= takes yes or no, got 'maybe'", error("vm boot=maybe\n"));
         assertEquals("x.tvs:4:8: unknown VM value 'generation' (known: tsc-khz, tsc-generation, vcpus-matched,"
-                + " master-clock, use-master-clock, kvmclock-offset)", error(PRELUDE + "get-vm generation -> g\n"));
+                + " master-clock, use-master-clock, kvmclock-offset, clock-update-due, clock-sync-due)",
+                error(PRELUDE + "get-vm generation -> g\n"));
         assertEquals("x.tvs:4:12: unknown attribute 'tsc-ofset' (did you mean 'tsc-offset'?); or give its number",
                 error(PRELUDE + "get-attr 0 tsc-ofset -> o\n"));
     }

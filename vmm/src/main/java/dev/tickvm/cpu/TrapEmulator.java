@@ -37,4 +37,8 @@ public interface TrapEmulator {
      */
     default void beforeEntry() {
     }
+
+    /** Called each time the vCPU leaves the guest at the end of a scheduling turn (a VM exit). */
+    default void afterExit() {
+    }
 }

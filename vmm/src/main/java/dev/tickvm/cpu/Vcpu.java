@@ -144,6 +144,12 @@ public final class Vcpu implements AutoCloseable {
         }
         stopAtBlock = blocks + Math.max(1, blockQuantum);
         emulator.beforeEntry();
+        VcpuExit exit = enterUntilExit();
+        emulator.afterExit();
+        return exit;
+    }
+
+    private VcpuExit enterUntilExit() {
         while (true) {
             vector = -1;
             CrashRecord.resume(id, rip);

@@ -1,95 +1,295 @@
 package dev.tickvm.host;
 
+import java.math.BigInteger;
 import java.util.Objects;
 
 /**
- * A simulated physical host: its TSC (frequency, value at boot, stability), its idea of the
- * wall-clock time, and how its CPU scales a guest TSC. Everything is derived from one reading
- * of a {@link HostClock}, so the host's monotonic, realtime and TSC values always agree.
- * Several hosts may exist in one process (the two ends of a migration), each with its own clock.
+ * A simulated physical host and its clocks as Linux keeps them (docs/TIME.md section 14).
  *
- * @param name            for reports, e.g. "source"
- * @param clock           the host's monotonic raw clock (ns since host boot)
- * @param tscHz           the host TSC's true frequency in Hz; the host kernel knows it only as
- *                        whole kHz ({@link #tscKhz()}, like Linux's tsc_khz), which is what KVM uses
- * @param tscAtBoot       host TSC value when the clock read 0
- * @param bootEpochNanos  true wall-clock time (ns since the Unix epoch) at host boot
- * @param realtimeErrorNanos how wrong the host's realtime is (NTP error): added to what it reports
- * @param fracBits        TSC multiplier fractional bits: 48 (Intel VMX) or 32 (AMD SVM)
- * @param tscStable       whether the host TSC is a reliable clocksource (master clock needs it)
+ * <p>Everything derives from one reading of a {@link HostClock}, which is <em>true time</em>: the
+ * ground truth a scenario reports against, shared by every host of a scenario. From it:
+ * <ul>
+ * <li>the host TSC ticks at the crystal's true frequency ({@link #tscHz()}), which may be off its
+ * nominal value by tens of ppm;</li>
+ * <li>the host kernel knows the TSC only as its calibrated {@code tsc_khz} ({@link #tscKhz()}),
+ * which need not be the true Hz / 1000: calibration error;</li>
+ * <li>CLOCK_MONOTONIC_RAW is the TSC converted with the tsc clocksource's mult/shift, computed from
+ * tsc_khz as {@code clocks_calc_mult_shift} does, so it runs at about true_hz / (tsc_khz * 1000) of
+ * true time; KVM's kvmclock base ({@code get_kvmclock_base_ns}) is this raw clock;</li>
+ * <li>CLOCK_MONOTONIC and CLOCK_REALTIME are disciplined by NTP toward true time, with a frequency
+ * (slew) error that both share and an offset error that realtime alone carries; CLOCK_TAI is
+ * realtime plus the TAI offset.</li>
+ * </ul>
+ * The configuration is immutable ({@code with...} methods make copies); the NTP errors can be
+ * changed while the host runs ({@link #setNtp}), from that moment on.
  */
-public record SimulatedHost(String name, HostClock clock, long tscHz, long tscAtBoot, long bootEpochNanos,
-        long realtimeErrorNanos, int fracBits, boolean tscStable) {
-
-    /** Host TSC 3 GHz, VMX, stable, booted 2026-01-01T00:00:00Z, TSC 0 at boot, no realtime error. */
+public final class SimulatedHost {
+    /** Host TSC 3 GHz, VMX, stable, booted 2026-01-01T00:00:00Z, TSC 0 at boot, no NTP error. */
     public static final long DEFAULT_TSC_KHZ = 3_000_000;
     public static final long DEFAULT_BOOT_EPOCH_NANOS = 1_767_225_600_000_000_000L;
+    /** TAI - UTC since 2017-01-01. */
+    public static final long DEFAULT_TAI_OFFSET_NANOS = 37_000_000_000L;
+    /** ntpd and chrony refuse to slew faster than 500 ppm. */
+    public static final long MAX_SLEW_PPB = 500_000;
 
-    public SimulatedHost {
-        Objects.requireNonNull(name, "name");
-        Objects.requireNonNull(clock, "clock");
+    private final String name;
+    private final HostClock clock;
+    private final long tscHz;
+    private final long tscKhz;
+    private final long tscAtBoot;
+    private final long bootEpochNanos;
+    private final int fracBits;
+    private final boolean tscStable;
+    private final boolean tscScaling;
+    private final long taiOffsetNanos;
+    private final ClocksourceScale raw;
+    // NTP discipline, mutable: the errors in force since true time ntpAnchor.
+    private long ntpOffsetNanos;
+    private long ntpSlewPpb;
+    private long ntpAnchor;
+    private long slewAtAnchor;
+
+    private SimulatedHost(String name, HostClock clock, long tscHz, long tscKhz, long tscAtBoot, long bootEpochNanos,
+            int fracBits, boolean tscStable, boolean tscScaling, long taiOffsetNanos, long ntpOffsetNanos,
+            long ntpSlewPpb) {
+        this.name = Objects.requireNonNull(name, "name");
+        this.clock = Objects.requireNonNull(clock, "clock");
         if (tscHz < 1_000_000 || tscHz > 100_000_000_000L) {
             throw new IllegalArgumentException("host TSC must be 1 MHz to 100 GHz, got " + tscHz + " Hz");
+        }
+        if (tscKhz < 1_000 || tscKhz > 100_000_000) {
+            throw new IllegalArgumentException("the host kernel's tsc_khz must be 1,000 to 100,000,000 kHz, got " + tscKhz);
         }
         if (fracBits != 48 && fracBits != 32) {
             throw new IllegalArgumentException("TSC scaling has 48 (VMX) or 32 (SVM) fractional bits, got " + fracBits);
         }
+        if (tscAtBoot < 0) {
+            throw new IllegalArgumentException("the host TSC at boot must be >= 0, got " + tscAtBoot);
+        }
+        checkSlew(ntpSlewPpb);
+        this.tscHz = tscHz;
+        this.tscKhz = tscKhz;
+        this.tscAtBoot = tscAtBoot;
+        this.bootEpochNanos = bootEpochNanos;
+        this.fracBits = fracBits;
+        this.tscStable = tscStable;
+        this.tscScaling = tscScaling;
+        this.taiOffsetNanos = taiOffsetNanos;
+        this.raw = ClocksourceScale.forKhz(tscKhz);
+        this.ntpOffsetNanos = ntpOffsetNanos;
+        this.ntpSlewPpb = ntpSlewPpb;
+        this.ntpAnchor = clock.nanos();
+        this.slewAtAnchor = 0;
     }
 
-    /** A host with the defaults above on the given clock. */
+    /** A host with the defaults above on the given clock (true time). */
     public static SimulatedHost standard(String name, HostClock clock) {
-        return new SimulatedHost(name, clock, DEFAULT_TSC_KHZ * 1000, 0, DEFAULT_BOOT_EPOCH_NANOS, 0, 48,
-                true);
+        return new SimulatedHost(name, clock, DEFAULT_TSC_KHZ * 1000, DEFAULT_TSC_KHZ, 0, DEFAULT_BOOT_EPOCH_NANOS, 48,
+                true, true, DEFAULT_TAI_OFFSET_NANOS, 0, 0);
     }
 
-    /** The host kernel's idea of the TSC frequency: the true one truncated to kHz. */
+    private SimulatedHost copy(long hz, long khz, long atBoot, long epoch, int bits, boolean stable, boolean scaling,
+            long tai, long offset, long slew) {
+        return new SimulatedHost(name, clock, hz, khz, atBoot, epoch, bits, stable, scaling, tai, offset, slew);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** True time: the clock every host of a scenario shares. */
+    public HostClock clock() {
+        return clock;
+    }
+
+    /** The TSC crystal's true frequency in Hz. */
+    public long tscHz() {
+        return tscHz;
+    }
+
+    /** The host kernel's calibrated tsc_khz, which is what KVM's arithmetic uses. */
     public long tscKhz() {
-        return tscHz / 1000;
+        return tscKhz;
     }
 
+    public long tscAtBoot() {
+        return tscAtBoot;
+    }
+
+    /** True wall-clock time (ns since the Unix epoch) at true time 0. */
+    public long bootEpochNanos() {
+        return bootEpochNanos;
+    }
+
+    /** TSC multiplier fractional bits: 48 (Intel VMX) or 32 (AMD SVM). */
+    public int fracBits() {
+        return fracBits;
+    }
+
+    /** Whether the host TSC is a reliable clocksource (the master clock needs it). */
+    public boolean tscStable() {
+        return tscStable;
+    }
+
+    /** Whether the CPU can scale a guest's TSC (KVM's kvm_caps.has_tsc_control). */
+    public boolean tscScaling() {
+        return tscScaling;
+    }
+
+    public long taiOffsetNanos() {
+        return taiOffsetNanos;
+    }
+
+    /** CLOCK_REALTIME's offset error from true time now (NTP), in ns. */
+    public long ntpOffsetNanos() {
+        return ntpOffsetNanos;
+    }
+
+    /** CLOCK_MONOTONIC's and CLOCK_REALTIME's frequency error now (NTP), in parts per billion. */
+    public long ntpSlewPpb() {
+        return ntpSlewPpb;
+    }
+
+    /** The raw clock's clocksource mult/shift (from tsc_khz, as the kernel's tsc clocksource). */
+    public ClocksourceScale rawScale() {
+        return raw;
+    }
+
+    /** Sets tsc_khz and makes the crystal exactly that many kHz. */
     public SimulatedHost withTscKhz(long khz) {
         if (khz < 1_000 || khz > 100_000_000) {
             throw new IllegalArgumentException("host TSC must be 1 MHz to 100 GHz, got " + khz + " kHz");
         }
-        return withTscHz(khz * 1000);
+        return copy(khz * 1000, khz, tscAtBoot, bootEpochNanos, fracBits, tscStable, tscScaling, taiOffsetNanos,
+                ntpOffsetNanos, ntpSlewPpb);
     }
 
+    /** Sets the crystal's true Hz; the kernel calibrates it to the whole kHz below it. */
     public SimulatedHost withTscHz(long hz) {
-        return new SimulatedHost(name, clock, hz, tscAtBoot, bootEpochNanos, realtimeErrorNanos, fracBits, tscStable);
+        return copy(hz, hz / 1000, tscAtBoot, bootEpochNanos, fracBits, tscStable, tscScaling, taiOffsetNanos,
+                ntpOffsetNanos, ntpSlewPpb);
+    }
+
+    /** Sets only the kernel's calibrated tsc_khz, leaving the crystal alone: a calibration error. */
+    public SimulatedHost withCalibratedKhz(long khz) {
+        return copy(tscHz, khz, tscAtBoot, bootEpochNanos, fracBits, tscStable, tscScaling, taiOffsetNanos,
+                ntpOffsetNanos, ntpSlewPpb);
+    }
+
+    /**
+     * Makes the crystal run {@code ppb} parts per billion off tsc_khz: true Hz =
+     * floor(tsc_khz * 1000 * (1e9 + ppb) / 1e9). The kernel keeps believing tsc_khz, as it does
+     * when it takes the frequency from CPUID rather than measuring it.
+     */
+    public SimulatedHost withCrystalErrorPpb(long ppb) {
+        if (ppb <= -1_000_000_000L || ppb > 1_000_000_000L) {
+            throw new IllegalArgumentException("crystal error must be above -100% and at most +100%, got " + ppb + " ppb");
+        }
+        long hz = Math.floorDiv(Math.multiplyExact(tscKhz * 1000, 1_000_000_000L + ppb), 1_000_000_000L);
+        return copy(hz, tscKhz, tscAtBoot, bootEpochNanos, fracBits, tscStable, tscScaling, taiOffsetNanos,
+                ntpOffsetNanos, ntpSlewPpb);
     }
 
     public SimulatedHost withFracBits(int bits) {
-        return new SimulatedHost(name, clock, tscHz, tscAtBoot, bootEpochNanos, realtimeErrorNanos, bits, tscStable);
+        return copy(tscHz, tscKhz, tscAtBoot, bootEpochNanos, bits, tscStable, tscScaling, taiOffsetNanos,
+                ntpOffsetNanos, ntpSlewPpb);
     }
 
     public SimulatedHost withTscStable(boolean stable) {
-        return new SimulatedHost(name, clock, tscHz, tscAtBoot, bootEpochNanos, realtimeErrorNanos, fracBits, stable);
+        return copy(tscHz, tscKhz, tscAtBoot, bootEpochNanos, fracBits, stable, tscScaling, taiOffsetNanos,
+                ntpOffsetNanos, ntpSlewPpb);
+    }
+
+    public SimulatedHost withTscScaling(boolean scaling) {
+        return copy(tscHz, tscKhz, tscAtBoot, bootEpochNanos, fracBits, tscStable, scaling, taiOffsetNanos,
+                ntpOffsetNanos, ntpSlewPpb);
     }
 
     public SimulatedHost withTscAtBoot(long tsc) {
-        return new SimulatedHost(name, clock, tscHz, tsc, bootEpochNanos, realtimeErrorNanos, fracBits, tscStable);
-    }
-
-    public SimulatedHost withRealtimeError(long nanos) {
-        return new SimulatedHost(name, clock, tscHz, tscAtBoot, bootEpochNanos, nanos, fracBits, tscStable);
+        return copy(tscHz, tscKhz, tsc, bootEpochNanos, fracBits, tscStable, tscScaling, taiOffsetNanos,
+                ntpOffsetNanos, ntpSlewPpb);
     }
 
     public SimulatedHost withBootEpoch(long nanos) {
-        return new SimulatedHost(name, clock, tscHz, tscAtBoot, nanos, realtimeErrorNanos, fracBits, tscStable);
+        return copy(tscHz, tscKhz, tscAtBoot, nanos, fracBits, tscStable, tscScaling, taiOffsetNanos, ntpOffsetNanos,
+                ntpSlewPpb);
     }
 
-    /** One consistent reading of the host's clocks. */
-    public record Reading(long monotonicNanos, long realtimeNanos, long tsc) {
+    public SimulatedHost withTaiOffset(long nanos) {
+        return copy(tscHz, tscKhz, tscAtBoot, bootEpochNanos, fracBits, tscStable, tscScaling, nanos, ntpOffsetNanos,
+                ntpSlewPpb);
     }
 
-    /** Reads the clock once and derives all three host times from it. */
+    /** NTP errors from the start: realtime off by {@code offsetNanos}, both clocks off by {@code slewPpb}. */
+    public SimulatedHost withNtp(long offsetNanos, long slewPpb) {
+        return copy(tscHz, tscKhz, tscAtBoot, bootEpochNanos, fracBits, tscStable, tscScaling, taiOffsetNanos,
+                offsetNanos, slewPpb);
+    }
+
+    /** The same host on another true-time clock (e.g. a scenario's shared one). */
+    public SimulatedHost onClock(HostClock other) {
+        return new SimulatedHost(name, other, tscHz, tscKhz, tscAtBoot, bootEpochNanos, fracBits, tscStable,
+                tscScaling, taiOffsetNanos, ntpOffsetNanos, ntpSlewPpb);
+    }
+
+    /**
+     * Changes the NTP errors from now on: CLOCK_REALTIME steps to the new offset (as a clock
+     * step would), and both disciplined clocks run at the new frequency error from here.
+     */
+    public void setNtp(long offsetNanos, long slewPpb) {
+        checkSlew(slewPpb);
+        long now = clock.nanos();
+        slewAtAnchor = slewError(now);
+        ntpAnchor = now;
+        ntpSlewPpb = slewPpb;
+        ntpOffsetNanos = offsetNanos;
+    }
+
+    private static void checkSlew(long ppb) {
+        if (Math.abs(ppb) > MAX_SLEW_PPB) {
+            throw new IllegalArgumentException("an NTP frequency error must be within +-" + MAX_SLEW_PPB + " ppb (500 ppm), got "
+                    + ppb + " ppb");
+        }
+    }
+
+    /** The disciplined clocks' accumulated frequency error at true time {@code t}, in ns. */
+    private long slewError(long t) {
+        long dt = t - ntpAnchor;
+        long product;
+        try {
+            product = Math.multiplyExact(dt, ntpSlewPpb);
+        } catch (ArithmeticException e) {
+            return slewAtAnchor + BigInteger.valueOf(dt).multiply(BigInteger.valueOf(ntpSlewPpb))
+                    .divide(BigInteger.valueOf(1_000_000_000L)).longValueExact();
+        }
+        return slewAtAnchor + Math.floorDiv(product, 1_000_000_000L);
+    }
+
+    /**
+     * One consistent reading of the host's clocks.
+     *
+     * @param trueNanos      true time (the scenario's ground truth)
+     * @param tsc            the host TSC
+     * @param rawNanos       CLOCK_MONOTONIC_RAW, which is also KVM's kvmclock base
+     * @param monotonicNanos CLOCK_MONOTONIC (NTP-disciplined)
+     * @param realtimeNanos  CLOCK_REALTIME, ns since the epoch (NTP-disciplined)
+     * @param taiNanos       CLOCK_TAI
+     */
+    public record Reading(long trueNanos, long tsc, long rawNanos, long monotonicNanos, long realtimeNanos,
+            long taiNanos) {
+    }
+
+    /** Reads true time once and derives every host clock from it. */
     public Reading read() {
-        long ns = clock.nanos();
-        return new Reading(ns, realtimeAt(ns), tscAt(ns));
+        long t = clock.nanos();
+        long tsc = tscAt(t);
+        long monotonic = t + slewError(t);
+        long realtime = bootEpochNanos + monotonic + ntpOffsetNanos;
+        return new Reading(t, tsc, rawAtTsc(tsc), monotonic, realtime, realtime + taiOffsetNanos);
     }
 
-    /** Host monotonic raw ns now. */
-    public long monotonicNanos() {
+    /** True time now. */
+    public long trueNanos() {
         return clock.nanos();
     }
 
@@ -98,9 +298,30 @@ public record SimulatedHost(String name, HostClock clock, long tscHz, long tscAt
         return tscAt(clock.nanos());
     }
 
-    /** {@code tsc_at_boot + floor(ns * hz / 1e9)}, exact for any ns >= 0 (128-bit product). */
-    public long tscAt(long monotonicNanos) {
-        return tscAtBoot + mulDivBillion(monotonicNanos, tscHz);
+    /** CLOCK_MONOTONIC_RAW now: KVM's get_kvmclock_base_ns (the boot offset is 0: no suspend). */
+    public long rawNanos() {
+        return rawAtTsc(tsc());
+    }
+
+    /** CLOCK_MONOTONIC now. */
+    public long monotonicNanos() {
+        long t = clock.nanos();
+        return t + slewError(t);
+    }
+
+    /** CLOCK_REALTIME now. */
+    public long realtimeNanos() {
+        return read().realtimeNanos();
+    }
+
+    /** {@code tsc_at_boot + floor(t * hz / 1e9)}, exact for any t >= 0 (128-bit product). */
+    public long tscAt(long trueNanos) {
+        return tscAtBoot + mulDivBillion(trueNanos, tscHz);
+    }
+
+    /** CLOCK_MONOTONIC_RAW when the host TSC reads {@code tsc}. */
+    public long rawAtTsc(long tsc) {
+        return raw.toNanos(tsc - tscAtBoot);
     }
 
     /**
@@ -121,8 +342,8 @@ public record SimulatedHost(String name, HostClock clock, long tscHz, long tscAt
         return q1 << 32 | n0 / d;
     }
 
-    /** What the host believes the wall-clock time is at that monotonic time. */
-    public long realtimeAt(long monotonicNanos) {
-        return bootEpochNanos + monotonicNanos + realtimeErrorNanos;
+    @Override
+    public String toString() {
+        return name + " (TSC " + tscHz + " Hz, tsc_khz " + tscKhz + ")";
     }
 }

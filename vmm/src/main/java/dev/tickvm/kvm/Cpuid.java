@@ -24,8 +24,15 @@ final class Cpuid {
     private Cpuid() {
     }
 
+    /** "AuthenticAMD" as EBX, EDX, ECX. */
+    static final int AMD_EBX = 0x68747541;
+    static final int AMD_EDX = 0x69746e65;
+    static final int AMD_ECX = 0x444d4163;
+
     static int[] answer(KvmVcpu vcpu, int leaf, int subleaf) {
         return switch (leaf) {
+            // A guest gets its host's vendor: AMD on an SVM host (the CPU model is Intel's).
+            case 0x0 -> vcpu.vm().guestIntelCompatible() ? null : amdVendor(vcpu, subleaf);
             // The max hypervisor leaf is 0x40000010 because the timing leaf is exposed, as
             // QEMU does with invtsc and a known TSC frequency.
             case KVM_SIGNATURE_LEAF -> new int[] {KVM_TIMING_LEAF, SIGNATURE_EBX, SIGNATURE_ECX, SIGNATURE_EDX};
@@ -37,6 +44,14 @@ final class Cpuid {
             case 0x8000_0007 -> withBit(vcpu, leaf, subleaf, 3, INVARIANT_TSC_BIT);
             default -> leaf > KVM_FEATURES_LEAF && leaf < KVM_TIMING_LEAF ? new int[] {0, 0, 0, 0} : null;
         };
+    }
+
+    private static int[] amdVendor(KvmVcpu vcpu, int subleaf) {
+        int[] regs = vcpu.vm().nativeCpuid(0, subleaf);
+        regs[1] = AMD_EBX;
+        regs[2] = AMD_ECX;
+        regs[3] = AMD_EDX;
+        return regs;
     }
 
     private static int[] withBit(KvmVcpu vcpu, int leaf, int subleaf, int register, int bit) {

@@ -3,6 +3,7 @@ package dev.tickvm.kvm;
 import dev.tickvm.cpu.TrapEmulator;
 import dev.tickvm.cpu.UnknownMsrException;
 import dev.tickvm.host.SimulatedHost;
+import java.util.EnumSet;
 
 /**
  * The kernel half of a vCPU, for time: KVM's per-vCPU TSC state, the guest-visible emulation of
@@ -24,9 +25,21 @@ public final class KvmVcpu implements TrapEmulator {
     private long thisTscGeneration = -1;
     private long systemTimeMsr;
     private Pvclock pvclock;
-    /** Host ns at which a requested clock update becomes due at the next entry, or -1. */
-    private long clockUpdateDue = -1;
     private boolean guestStoppedRequest;
+    /** Requests queued for this vCPU's next entry (vcpu->requests). */
+    private final EnumSet<KvmRequest> requests = EnumSet.noneOf(KvmRequest.class);
+    /** vcpu->cpu != -1: the vCPU has been loaded once. tickvm keeps each vCPU on one host CPU. */
+    private boolean loaded;
+    /** The guest TSC at the last exit, time update or TSC write (vcpu->arch.last_guest_tsc). */
+    private long lastGuestTsc;
+    /** The generation's reference, for compute_guest_tsc (this_tsc_nsec, this_tsc_write). */
+    private long thisTscNsec;
+    private long thisTscWrite;
+    /** Catch the TSC up to the generation's rate at each time update (unstable or unscaled hosts). */
+    private boolean tscCatchup;
+    /** ... and request a time update after every exit (a guest faster than an unscaled host). */
+    private boolean tscAlwaysCatchup;
+    private boolean entered;
 
     KvmVcpu(KvmVm vm, int id) {
         this.vm = vm;
@@ -57,12 +70,23 @@ public final class KvmVcpu implements TrapEmulator {
         return tscAux;
     }
 
+    /**
+     * A guest RDMSR: an exit to KVM, the read, and the entry that services requests. Reads of
+     * IA32_TSC do not exit (VMX passes them through, offset and scaled like RDTSC), so they
+     * service nothing.
+     */
     @Override
     public long readMsr(int index) {
+        if (index == Msr.IA32_TSC) {
+            return readTsc();
+        }
+        exitToKvm();
         if (!Msr.isTimeMsr(index)) {
             throw new UnknownMsrException(index, "not emulated by KVM here (#GP)");
         }
-        return timeMsr(index);
+        long value = timeMsr(index);
+        enterGuest();
+        return value;
     }
 
     /** The value of one of the time MSRs; guest and host reads see the same values here. */
@@ -77,26 +101,33 @@ public final class KvmVcpu implements TrapEmulator {
         };
     }
 
+    /**
+     * A guest WRMSR (kvm_set_msr_common, not host-initiated): an exit to KVM, the write, and the
+     * entry that services what the write requested.
+     */
     @Override
     public void writeMsr(int index, long value) {
+        exitToKvm();
         switch (index) {
             case Msr.IA32_TSC -> {
-                // The guest moves its own TSC: the offset absorbs the step and TSC_ADJUST records it.
+                // The guest moves its own TSC: the offset absorbs the step and TSC_ADJUST records
+                // it. No clock update is requested, so until the next one the guest's kvmclock
+                // jumps with its TSC.
                 long adjustment = value - readTsc();
                 tscOffset += adjustment;
                 tscAdjust += adjustment;
-                guestTimeUpdate();
             }
             case Msr.IA32_TSC_ADJUST -> {
+                // Here KVM does request an update, so that tsc_timestamp follows the offset.
                 tscOffset += value - tscAdjust;
                 tscAdjust = value;
-                guestTimeUpdate();
+                makeRequest(KvmRequest.CLOCK_UPDATE);
             }
             case Msr.TSC_AUX -> {
-                if (value >>> 32 != 0) {
+                if (value >>> 32 != 0 && vm.guestIntelCompatible()) {
                     throw new UnknownMsrException(index, "reserved bits 63:32 set in 0x" + Long.toHexString(value) + " (#GP)");
                 }
-                tscAux = value;
+                tscAux = value & 0xffff_ffffL;
             }
             case Msr.KVM_SYSTEM_TIME -> writeSystemTime(value, true, false);
             case Msr.KVM_SYSTEM_TIME_NEW -> writeSystemTime(value, false, false);
@@ -106,11 +137,16 @@ public final class KvmVcpu implements TrapEmulator {
             }
             default -> throw new UnknownMsrException(index, "not emulated by KVM here (#GP)");
         }
+        enterGuest();
     }
 
+    /** A guest CPUID: an exit to KVM and back. */
     @Override
     public int[] cpuid(int leaf, int subleaf) {
-        return Cpuid.answer(this, leaf, subleaf);
+        exitToKvm();
+        int[] answer = Cpuid.answer(this, leaf, subleaf);
+        enterGuest();
+        return answer;
     }
 
     KvmVm vm() {
@@ -121,6 +157,7 @@ public final class KvmVcpu implements TrapEmulator {
 
     /** KVM_GET_MSRS (host-initiated). IA32_TSC reads the guest TSC. */
     public long getMsr(int index) {
+        ioctl();
         if (!Msr.isTimeMsr(index)) {
             throw new KvmException(Errno.EINVAL, "KVM_GET_MSRS: " + Msr.name(index) + " is not supported");
         }
@@ -128,60 +165,84 @@ public final class KvmVcpu implements TrapEmulator {
     }
 
     /**
-     * KVM_SET_MSRS (host-initiated): IA32_TSC synchronizes (TIME.md section 5) and leaves
-     * TSC_ADJUST alone; TSC_ADJUST and TSC_AUX are stored without touching the TSC.
+     * KVM_SET_MSRS (host-initiated): IA32_TSC synchronizes (docs/TIME.md section 5) and leaves
+     * TSC_ADJUST alone; TSC_ADJUST and TSC_AUX are stored without touching the TSC; the wall
+     * clock MSRs write the wall clock into guest RAM just as a guest write does.
      */
     public void setMsr(int index, long value) {
+        ioctl();
         switch (index) {
             case Msr.IA32_TSC -> synchronizeTsc(value, true);
             case Msr.IA32_TSC_ADJUST -> tscAdjust = value;
             case Msr.TSC_AUX -> {
-                // Bits 63:32 are reserved for an Intel-compatible guest, host writes included.
-                if (value >>> 32 != 0) {
+                // Reserved for an Intel-compatible guest, host writes included; an AMD one
+                // ignores bits 63:32, so KVM clears them for a consistent cross-vendor view.
+                if (value >>> 32 != 0 && vm.guestIntelCompatible()) {
                     throw new KvmException(Errno.EINVAL, "KVM_SET_MSRS: TSC_AUX bits 63:32 are reserved, got 0x"
                             + Long.toHexString(value));
                 }
-                tscAux = value;
+                tscAux = value & 0xffff_ffffL;
             }
             case Msr.KVM_SYSTEM_TIME -> writeSystemTime(value, true, true);
             case Msr.KVM_SYSTEM_TIME_NEW -> writeSystemTime(value, false, true);
-            // Host-initiated: stored only; the guest's own write publishes the wall clock.
-            case Msr.KVM_WALL_CLOCK, Msr.KVM_WALL_CLOCK_NEW -> vm.setWallClockMsr(value);
+            // kvm_set_msr_common has no host_initiated test here: the VMM's write publishes too.
+            case Msr.KVM_WALL_CLOCK, Msr.KVM_WALL_CLOCK_NEW -> {
+                vm.setWallClockMsr(value);
+                vm.writeWallClock(value);
+            }
             default -> throw new KvmException(Errno.EINVAL, "KVM_SET_MSRS: " + Msr.name(index) + " is not supported");
         }
     }
 
-    /** KVM_GET_TSC_KHZ on the vCPU. */
+    /** KVM_GET_TSC_KHZ on the vCPU: virtual_tsc_khz. */
     public long getTscKhz() {
+        ioctl();
         return virtualTscKhz;
     }
 
+    /** KVM_SET_TSC_KHZ on the vCPU: the u32 argument checks, then kvm_set_tsc_khz. */
+    public void setTscKhz(long arg) {
+        ioctl();
+        applyTscKhz(vm.checkTscKhz(arg));
+    }
+
     /**
-     * KVM_SET_TSC_KHZ on the vCPU: computes the scaling ratio, or keeps the default one when the
-     * frequency is within 250 ppm of the host's. 0 means the host's frequency.
+     * kvm_set_tsc_khz and set_tsc_khz: the new frequency and its ns-to-cycles scale are taken
+     * first, then the multiplier, which stays the default within 250 ppm of the host's tsc_khz.
+     * A host that cannot scale catches a faster guest up at every entry and refuses a slower
+     * one; a ratio outside the CPU's range is refused. KVM has already changed
+     * virtual_tsc_khz when it refuses, and so does this. No clock update is requested.
      */
-    public void setTscKhz(long khz) {
-        vm.checkTscKhz(khz);
+    void applyTscKhz(long userKhz) {
         long hostKhz = host.tscKhz();
-        long userKhz = khz == 0 ? hostKhz : khz;
         int frac = host.fracBits();
-        long ratio = TscMath.defaultRatio(frac);
-        if (!TscMath.withinTolerance(userKhz, hostKhz)) {
-            try {
-                ratio = TscMath.ratio(userKhz, hostKhz, frac);
-            } catch (ArithmeticException e) {
-                ratio = 0;
-            }
-            if (ratio == 0 || Long.compareUnsigned(ratio, TscMath.maxRatio(frac)) >= 0) {
-                throw new KvmException(Errno.EINVAL, String.format(
-                        "TSC scaling ratio 0x%x for %d kHz on a %d kHz host is outside the CPU's range", ratio,
-                        userKhz, hostKhz));
-            }
-        }
         virtualTscKhz = userKhz;
-        tscRatio = ratio;
         nsecToCycles = TscMath.timeScale(userKhz * 1000, 1_000_000_000L);
-        guestTimeUpdate();
+        if (TscMath.withinTolerance(userKhz, hostKhz)) {
+            tscRatio = TscMath.defaultRatio(frac);
+            return;
+        }
+        if (!host.tscScaling()) {
+            if (userKhz > hostKhz) {
+                tscCatchup = true;
+                tscAlwaysCatchup = true;
+                return;
+            }
+            throw new KvmException(Errno.EINVAL, "KVM_SET_TSC_KHZ: " + userKhz + " kHz is below this host's " + hostKhz
+                    + " kHz and the host cannot scale the TSC");
+        }
+        long ratio;
+        try {
+            ratio = TscMath.ratio(userKhz, hostKhz, frac);
+        } catch (ArithmeticException e) {
+            ratio = 0;
+        }
+        if (ratio == 0 || Long.compareUnsigned(ratio, TscMath.maxRatio(frac)) >= 0) {
+            throw new KvmException(Errno.EINVAL, String.format(
+                    "TSC scaling ratio 0x%x for %d kHz on a %d kHz host is outside the CPU's range", ratio, userKhz,
+                    hostKhz));
+        }
+        tscRatio = ratio;
     }
 
     /** The TSC multiplier in use (the default ratio means no scaling). */
@@ -196,6 +257,7 @@ public final class KvmVcpu implements TrapEmulator {
 
     /** KVM_GET_DEVICE_ATTR for a u64 attribute of KVM_VCPU_TSC_CTRL. */
     public long getAttr(int group, int attribute) {
+        ioctl();
         checkAttr(group, attribute);
         return tscOffset;
     }
@@ -205,9 +267,10 @@ public final class KvmVcpu implements TrapEmulator {
      * current generation when the kHz and offset match the last write (kvm_arch_tsc_set_attr).
      */
     public void setAttr(int group, int attribute, long value) {
+        ioctl();
         checkAttr(group, attribute);
         boolean matched = virtualTscKhz != 0 && vm.lastTscKhz == virtualTscKhz && vm.lastTscOffset == value;
-        long now = host.monotonicNanos();
+        long now = host.rawNanos();
         long tsc = TscMath.scale(host.tsc(), tscRatio, host.fracBits()) + value;
         vm.userSetTsc = true;
         commitTscWrite(value, tsc, now, matched);
@@ -229,8 +292,9 @@ public final class KvmVcpu implements TrapEmulator {
      * for each host-initiated IA32_TSC write. TIME.md section 5, as Linux's kvm_synchronize_tsc.
      */
     void synchronizeTsc(long data, boolean userInitiated) {
-        long now = host.monotonicNanos();
-        long hostTsc = host.tsc();
+        SimulatedHost.Reading r = host.read();
+        long now = r.rawNanos();
+        long hostTsc = r.tsc();
         long offset = data - TscMath.scale(hostTsc, tscRatio, host.fracBits());
         long elapsed = now - vm.lastTscNsec;
         boolean synchronizing = false;
@@ -269,6 +333,7 @@ public final class KvmVcpu implements TrapEmulator {
         vm.lastTscWrite = tsc;
         vm.lastTscKhz = virtualTscKhz;
         vm.lastTscOffset = offset;
+        lastGuestTsc = tsc;
         tscOffset = offset;
         if (!matched) {
             vm.curTscGeneration++;
@@ -280,53 +345,135 @@ public final class KvmVcpu implements TrapEmulator {
             vm.nrVcpusMatchedTsc++;
         }
         thisTscGeneration = vm.curTscGeneration;
+        thisTscNsec = vm.curTscNsec;
+        thisTscWrite = vm.curTscWrite;
         vm.trackTscMatching(!matched, this);
     }
 
     // ---- kvmclock ------------------------------------------------------------------------
 
     /**
-     * kvm_write_system_time: stores the MSR; bit 0 enables the pvclock page at the rest of the
-     * value. The boot vCPU switching between the legacy and new MSRs forces a master clock
-     * update (the legacy MSR rules the master clock out).
+     * kvm_write_system_time: stores the MSR (bit 0 enables the pvclock page at the rest of the
+     * value, at once) and always queues a global clock update. The boot vCPU's own switch
+     * between the legacy and new MSRs also queues a master clock update: the legacy MSR rules
+     * the master clock out.
      */
     private void writeSystemTime(long value, boolean legacy, boolean hostInitiated) {
-        boolean masterclockUpdate = false;
-        if (id == 0 && !hostInitiated && vm.bootVcpuRunsOldKvmclock != legacy) {
+        if (id == 0 && !hostInitiated) {
+            if (vm.bootVcpuRunsOldKvmclock != legacy) {
+                makeRequest(KvmRequest.MASTERCLOCK_UPDATE);
+            }
             vm.bootVcpuRunsOldKvmclock = legacy;
-            masterclockUpdate = true;
         }
         systemTimeMsr = value;
-        if (masterclockUpdate) {
-            vm.masterclockUpdate();
-        } else {
-            vm.globalClockUpdate(this);
-        }
+        makeRequest(KvmRequest.GLOBAL_CLOCK_UPDATE);
     }
 
     /**
-     * KVM_KVMCLOCK_CTRL: tells the guest it was stopped by the host (PVCLOCK_GUEST_STOPPED in
-     * its pvclock page), so its soft-lockup watchdog does not fire. The guest clears the bit.
+     * KVM_KVMCLOCK_CTRL (kvm_set_guest_paused): PVCLOCK_GUEST_STOPPED goes into the pvclock page
+     * at the next time update, so the guest's soft-lockup watchdog does not fire. The guest
+     * clears the bit.
      */
     public void kvmclockCtrl() {
+        ioctl();
         if (!pvclockEnabled()) {
             throw new KvmException(Errno.EINVAL, "KVM_KVMCLOCK_CTRL: vCPU " + id + " has no kvmclock page");
         }
         guestStoppedRequest = true;
-        guestTimeUpdate();
+        makeRequest(KvmRequest.CLOCK_UPDATE);
     }
 
-    /** Asks for this vCPU's pvclock to be refreshed at its first entry at or after {@code dueNanos}. */
-    void requestClockUpdate(long dueNanos) {
-        if (clockUpdateDue < 0 || dueNanos < clockUpdateDue) {
-            clockUpdateDue = dueNanos;
+    /** kvm_make_request. */
+    void makeRequest(KvmRequest request) {
+        requests.add(request);
+    }
+
+    /** The requests queued for this vCPU's next entry, as {@link KvmRequest#bit}s. */
+    public int pendingRequests() {
+        vm.runDueWork();
+        int mask = 0;
+        for (KvmRequest r : requests) {
+            mask |= r.bit;
+        }
+        return mask;
+    }
+
+    /** Whether this vCPU has ever entered the guest (a freshly created restore target has not). */
+    public boolean hasRun() {
+        return entered;
+    }
+
+    /** Every vCPU ioctl starts with vcpu_load; the kvm layer's delayed works run first. */
+    private void ioctl() {
+        vm.runDueWork();
+        vcpuLoad();
+    }
+
+    /**
+     * kvm_arch_vcpu_load. The first load (vcpu->cpu == -1, during KVM_CREATE_VCPU) queues a
+     * global clock update. On an unstable host TSC every load does: the offset is rebased so
+     * the guest TSC resumes at last_guest_tsc (time spent outside the guest disappears), and
+     * tsc_catchup makes the next time update catch it up to the generation's rate. tickvm keeps
+     * each vCPU on one host CPU, so a stable host sees only the first load's request.
+     */
+    void vcpuLoad() {
+        boolean unstable = !host.tscStable();
+        if (!loaded || unstable) {
+            if (unstable) {
+                tscOffset = lastGuestTsc - TscMath.scale(host.tsc(), tscRatio, host.fracBits());
+                tscCatchup = true;
+            }
+            if (!vm.useMasterClock || !loaded) {
+                makeRequest(KvmRequest.GLOBAL_CLOCK_UPDATE);
+            }
+            loaded = true;
         }
     }
 
+    /** The scheduler enters this vCPU (a KVM_RUN turn): vcpu_load, then vcpu_enter_guest. */
     @Override
     public void beforeEntry() {
-        if (clockUpdateDue >= 0 && host.monotonicNanos() >= clockUpdateDue) {
-            clockUpdateDue = -1;
+        vm.runDueWork();
+        vcpuLoad();
+        enterGuest();
+    }
+
+    /** The vCPU left the guest at the end of its scheduling turn. */
+    @Override
+    public void afterExit() {
+        exitToKvm();
+    }
+
+    /**
+     * What vcpu_enter_guest does after a VM exit: last_guest_tsc is the guest TSC now, and a
+     * vCPU that is always caught up asks for a time update at its next entry.
+     */
+    private void exitToKvm() {
+        lastGuestTsc = readTsc();
+        if (tscAlwaysCatchup) {
+            makeRequest(KvmRequest.CLOCK_UPDATE);
+        }
+    }
+
+    /**
+     * vcpu_enter_guest's request servicing, in its order: the master clock update (which asks
+     * every vCPU for a clock update), the global update (a clock update here now and on every
+     * vCPU 100 ms later, kvm_gen_kvmclock_update), then this vCPU's clock update.
+     */
+    private void enterGuest() {
+        entered = true;
+        vm.runDueWork();
+        if (requests.isEmpty()) {
+            return;
+        }
+        if (requests.remove(KvmRequest.MASTERCLOCK_UPDATE)) {
+            vm.updateMasterclock();
+        }
+        if (requests.remove(KvmRequest.GLOBAL_CLOCK_UPDATE)) {
+            makeRequest(KvmRequest.CLOCK_UPDATE);
+            vm.scheduleClockUpdateWork(KvmVm.KVMCLOCK_UPDATE_DELAY_NANOS);
+        }
+        if (requests.remove(KvmRequest.CLOCK_UPDATE)) {
             guestTimeUpdate();
         }
     }
@@ -342,43 +489,73 @@ public final class KvmVcpu implements TrapEmulator {
     }
 
     /**
-     * kvm_guest_time_update: publishes this vCPU's pvclock page. With the master clock every
-     * vCPU uses the same host reference and the TSC_STABLE bit; otherwise a fresh host reading.
+     * kvm_guest_time_update: the reference (the master one, or a fresh raw reading), the TSC
+     * catch-up when this vCPU needs it (compute_guest_tsc: only forward, through the offset),
+     * last_guest_tsc, and the pvclock page if the guest enabled one. With the master clock
+     * every vCPU uses the same reference and the TSC_STABLE bit.
      */
     void guestTimeUpdate() {
-        clockUpdateDue = -1;
-        if (!pvclockEnabled()) {
-            return;
-        }
+        boolean master = vm.useMasterClock;
         long hostTsc;
         long kernelNs;
-        if (vm.useMasterClock) {
+        if (master) {
             hostTsc = vm.masterCycleNow;
             kernelNs = vm.masterKernelNs;
         } else {
             SimulatedHost.Reading r = host.read();
             hostTsc = r.tsc();
-            kernelNs = r.monotonicNanos();
+            kernelNs = r.rawNanos();
+        }
+        long tscTimestamp = guestTscAt(hostTsc);
+        if (tscCatchup) {
+            long tsc = computeGuestTsc(kernelNs);
+            if (Long.compareUnsigned(tsc, tscTimestamp) > 0) {
+                tscOffset += tsc - tscTimestamp;
+                tscTimestamp = tsc;
+            }
+        }
+        lastGuestTsc = tscTimestamp;
+        if (!pvclockEnabled()) {
+            return;
         }
         TscMath.TimeScale scale = TscMath.timeScale(1_000_000_000L, pvclockTscHz());
-        int flags = (vm.useMasterClock ? Pvclock.TSC_STABLE_BIT : 0) | (guestStoppedRequest ? Pvclock.GUEST_STOPPED_BIT : 0);
+        int flags = (master ? Pvclock.TSC_STABLE_BIT : 0) | (guestStoppedRequest ? Pvclock.GUEST_STOPPED_BIT : 0);
         guestStoppedRequest = false;
-        pvclock = Pvclock.publish(vm.memory(), systemTimeMsr & ~1L, guestTscAt(hostTsc), kernelNs + vm.kvmclockOffset,
-                scale, flags);
+        pvclock = Pvclock.publish(vm.memory(), systemTimeMsr & ~1L, tscTimestamp, kernelNs + vm.kvmclockOffset, scale,
+                flags);
+    }
+
+    /** compute_guest_tsc: the generation's write plus the cycles of the raw ns since it. */
+    private long computeGuestTsc(long kernelNs) {
+        return thisTscWrite + nsecToCycles.apply(kernelNs - thisTscNsec);
     }
 
     /**
      * The guest TSC frequency the pvclock scale is derived from. KVM: the host's tsc_khz scaled
-     * by the ratio, in whole kHz. Exact: the host TSC's true Hz scaled by the ratio.
+     * by the ratio when the host scales TSCs (1 kHz if that rounds to 0), the host's tsc_khz
+     * unscaled otherwise, in whole kHz. Exact (tickvm's option): the crystal's true Hz scaled.
      */
     public long pvclockTscHz() {
-        return vm.pvclockMode() == PvclockMode.KVM_COMPAT
-                ? TscMath.scale(host.tscKhz(), tscRatio, host.fracBits()) * 1000
-                : TscMath.scale(host.tscHz(), tscRatio, host.fracBits());
+        boolean scaled = host.tscScaling();
+        if (vm.pvclockMode() == PvclockMode.KVM_COMPAT) {
+            long khz = scaled ? TscMath.scale(host.tscKhz(), tscRatio, host.fracBits()) : host.tscKhz();
+            return Math.max(khz, 1) * 1000;
+        }
+        long hz = scaled ? TscMath.scale(host.tscHz(), tscRatio, host.fracBits()) : host.tscHz();
+        return Math.max(hz, 1);
     }
 
     /** The TSC generation this vCPU last synchronized to. */
     public long tscGeneration() {
         return thisTscGeneration;
+    }
+
+    /** Whether the next time updates catch this vCPU's TSC up (tsc_catchup, tsc_always_catchup). */
+    public boolean tscCatchup() {
+        return tscCatchup;
+    }
+
+    public boolean tscAlwaysCatchup() {
+        return tscAlwaysCatchup;
     }
 }

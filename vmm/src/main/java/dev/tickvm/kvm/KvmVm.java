@@ -39,6 +39,9 @@ public final class KvmVm {
     boolean bootVcpuRunsOldKvmclock;
     private long wallClockMsr;
     private PvclockMode pvclockMode = PvclockMode.KVM_COMPAT;
+    /** Host CLOCK_MONOTONIC at which the delayed works run, or -1 when not scheduled. */
+    private long updateWorkDue = -1;
+    private long syncWorkDue = -1;
 
     /**
      * @param nativeCpuid the CPU model's own CPUID answers (leaf, subleaf) -> {eax, ebx, ecx, edx},
@@ -48,8 +51,10 @@ public final class KvmVm {
         this.host = host;
         this.nativeCpuid = nativeCpuid;
         this.defaultTscKhz = host.tscKhz();
-        // kvmclock reads 0 when the VM is created.
-        this.kvmclockOffset = -host.monotonicNanos();
+        // kvm_arch_init_vm: kvmclock reads 0 when the VM is created, and the first reference
+        // finds no vCPU, so the master clock starts off.
+        this.kvmclockOffset = -host.rawNanos();
+        updateGtodCopy();
     }
 
     /** Gives the kvm layer guest RAM, for the pvclock pages and the wall clock it writes. */
@@ -77,15 +82,16 @@ public final class KvmVm {
     }
 
     /**
-     * KVM_SET_TSC_KHZ on the VM: the frequency new vCPUs get. Only before any vCPU exists
-     * (EINVAL after, as in Linux); 0 means the host's.
+     * KVM_SET_TSC_KHZ on the VM (kvm_arch_vm_ioctl): the frequency new vCPUs get. The argument is
+     * truncated to a u32; with TSC scaling it must be below max_guest_tsc_khz; 0 means the
+     * host's; and it is EINVAL once any vCPU exists.
      */
-    public void setTscKhz(long khz) {
+    public void setTscKhz(long arg) {
+        long khz = checkTscKhz(arg);
         if (!vcpus.isEmpty()) {
             throw new KvmException(Errno.EINVAL, "KVM_SET_TSC_KHZ on the VM after vCPUs were created");
         }
-        checkTscKhz(khz);
-        defaultTscKhz = khz == 0 ? host.tscKhz() : khz;
+        defaultTscKhz = khz;
     }
 
     /** KVM_GET_TSC_KHZ on the VM. */
@@ -93,21 +99,39 @@ public final class KvmVm {
         return defaultTscKhz;
     }
 
-    /** KVM_CREATE_VCPU: the vCPU gets the VM's TSC frequency, then a TSC write of 0 synchronizes it. */
+    /**
+     * KVM_CREATE_VCPU. kvm_arch_vcpu_create loads the vCPU for the first time (which queues a
+     * global clock update) and gives it the VM's TSC frequency; the vCPU then counts as online;
+     * kvm_arch_vcpu_postcreate loads it again and synchronizes its TSC with a write of 0, and,
+     * for vCPU 0, starts the periodic kvmclock sync. Nothing runs the requests: the vCPU has
+     * not entered the guest yet.
+     */
     public KvmVcpu createVcpu() {
+        runDueWork();
         KvmVcpu vcpu = new KvmVcpu(this, vcpus.size());
-        vcpu.setTscKhz(defaultTscKhz);
+        vcpu.vcpuLoad();
+        vcpu.applyTscKhz(defaultTscKhz);
         vcpus.add(vcpu);
+        vcpu.vcpuLoad();
         vcpu.synchronizeTsc(0, false);
+        if (vcpu.id() == 0) {
+            scheduleSyncWork();
+        }
         return vcpu;
     }
 
     /**
-     * Whether the master clock can be used: every vCPU matched in the current TSC generation
-     * and a stable host TSC (kvm_track_tsc_matching / pvclock_update_vm_gtod_copy).
+     * Whether the master clock could be used now: every vCPU matched in the current TSC
+     * generation and a stable host TSC (kvm_track_tsc_matching's test). Whether it <em>is</em> used
+     * is {@link #usesMasterClock()}, which changes only when a vCPU services the request.
      */
     public boolean masterClockUsable() {
-        return !vcpus.isEmpty() && nrVcpusMatchedTsc + 1 == vcpus.size() && host.tscStable();
+        return allVcpusMatched() && host.tscStable();
+    }
+
+    /** nr_vcpus_matched_tsc + 1 == online_vcpus. */
+    private boolean allVcpusMatched() {
+        return !vcpus.isEmpty() && nrVcpusMatchedTsc + 1 == vcpus.size();
     }
 
     /** The current TSC generation (for tests and reports). */
@@ -127,82 +151,138 @@ public final class KvmVm {
         return pvclockMode;
     }
 
-    /** Chooses the pvclock scale and republishes every vCPU's pvclock page. */
+    /**
+     * Chooses the pvclock scale (a tickvm option, not a KVM one). Every vCPU gets a CLOCK_UPDATE,
+     * so each page takes the new scale at that vCPU's next entry.
+     */
     public void setPvclockMode(PvclockMode mode) {
+        runDueWork();
         this.pvclockMode = mode;
-        vcpus.forEach(KvmVcpu::guestTimeUpdate);
+        requestAll(KvmRequest.CLOCK_UPDATE);
     }
 
-    /** Whether the pvclock pages derive from one master reference now (TSC_STABLE set). */
+    /** Whether the pvclock pages derive from one master reference now (kvm->arch.use_master_clock). */
     public boolean usesMasterClock() {
         return useMasterClock;
     }
 
     /**
-     * pvclock_update_vm_gtod_copy: takes a new host reference (ns and TSC from one reading) and
-     * decides whether the master clock is used: every vCPU matched, a stable host TSC, and the
-     * boot vCPU not on the legacy kvmclock MSRs.
+     * pvclock_update_vm_gtod_copy: takes a new host reference (raw ns and TSC from one reading,
+     * kvm_get_time_and_clockread) and decides whether the master clock is used: every vCPU
+     * matched, a TSC-based host clocksource, and the boot vCPU not on the legacy kvmclock MSRs.
      */
     void updateGtodCopy() {
         SimulatedHost.Reading r = host.read();
-        masterKernelNs = r.monotonicNanos();
+        masterKernelNs = r.rawNanos();
         masterCycleNow = r.tsc();
-        useMasterClock = masterClockUsable() && !bootVcpuRunsOldKvmclock;
+        useMasterClock = allVcpusMatched() && host.tscStable() && !bootVcpuRunsOldKvmclock;
     }
 
-    /** kvmclock_update_work's delay: other vCPUs refresh their pvclock 100 ms after a global request. */
+    /** kvmclock_update_work's delay (KVMCLOCK_UPDATE_DELAY). */
     public static final long KVMCLOCK_UPDATE_DELAY_NANOS = 100_000_000L;
+    /** kvmclock_sync_work's period (KVMCLOCK_SYNC_PERIOD). */
+    public static final long KVMCLOCK_SYNC_PERIOD_NANOS = 300_000_000_000L;
+
+    /** kvm_make_request on every vCPU. */
+    void requestAll(KvmRequest request) {
+        vcpus.forEach(v -> v.makeRequest(request));
+    }
 
     /**
-     * KVM_REQ_GLOBAL_CLOCK_UPDATE (kvm_gen_kvmclock_update): the requesting vCPU refreshes its
-     * pvclock now, every other vCPU at its first entry 100 ms later. Without the master clock
-     * the pages then hold references taken at different times.
+     * schedule_delayed_work(&kvmclock_update_work, delay): does nothing while the work is
+     * already pending, so a burst of global updates gives one refresh 100 ms after the first.
      */
-    void globalClockUpdate(KvmVcpu requester) {
-        requester.guestTimeUpdate();
-        long due = host.monotonicNanos() + KVMCLOCK_UPDATE_DELAY_NANOS;
-        for (KvmVcpu v : vcpus) {
-            if (v != requester) {
-                v.requestClockUpdate(due);
+    void scheduleClockUpdateWork(long delayNanos) {
+        if (updateWorkDue < 0) {
+            updateWorkDue = host.monotonicNanos() + delayNanos;
+        }
+    }
+
+    /** Host CLOCK_MONOTONIC at which kvmclock_update_work runs, or -1 when it is not pending. */
+    public long clockUpdateWorkDue() {
+        runDueWork();
+        return updateWorkDue;
+    }
+
+    /** Host CLOCK_MONOTONIC at which kvmclock_sync_work runs next, or -1 before vCPU 0 exists. */
+    public long clockSyncWorkDue() {
+        runDueWork();
+        return syncWorkDue;
+    }
+
+    /**
+     * Runs the delayed works that are due: kvmclock_update_fn (CLOCK_UPDATE on every vCPU) and
+     * kvmclock_sync_fn (every 300 s: the update work now, and itself again). tickvm has no
+     * worker thread, so the kvm layer runs them whenever it is entered (an ioctl, a vCPU entry):
+     * their only effect is requests, which nothing can observe before the next such entry.
+     * Periods missed in between collapse into one, as the request bits would.
+     */
+    public void runDueWork() {
+        long now = host.monotonicNanos();
+        if (syncWorkDue >= 0 && syncWorkDue <= now) {
+            long missed = (now - syncWorkDue) / KVMCLOCK_SYNC_PERIOD_NANOS;
+            if (updateWorkDue < 0 || updateWorkDue > syncWorkDue) {
+                updateWorkDue = syncWorkDue;
             }
+            syncWorkDue += (missed + 1) * KVMCLOCK_SYNC_PERIOD_NANOS;
+        }
+        if (updateWorkDue >= 0 && updateWorkDue <= now) {
+            updateWorkDue = -1;
+            requestAll(KvmRequest.CLOCK_UPDATE);
         }
     }
 
-    /** KVM_REQ_MASTERCLOCK_UPDATE: a new reference, then every vCPU's pvclock page. */
-    void masterclockUpdate() {
+    /** kvm_arch_vcpu_postcreate schedules the periodic sync when vCPU 0 is created. */
+    private void scheduleSyncWork() {
+        if (syncWorkDue < 0) {
+            syncWorkDue = host.monotonicNanos() + KVMCLOCK_SYNC_PERIOD_NANOS;
+        }
+    }
+
+    /**
+     * kvm_update_masterclock (KVM_REQ_MASTERCLOCK_UPDATE): a new reference, then a CLOCK_UPDATE
+     * request on every vCPU (kvm_end_pvclock_update): each page follows at its vCPU's next entry.
+     */
+    void updateMasterclock() {
         updateGtodCopy();
-        vcpus.forEach(KvmVcpu::guestTimeUpdate);
+        requestAll(KvmRequest.CLOCK_UPDATE);
     }
 
-    /** kvm_track_tsc_matching, after a TSC write changed the generation bookkeeping. */
+    /**
+     * kvm_track_tsc_matching, after a TSC write moved the generation bookkeeping: only a request
+     * on the writer, and only when the master clock must toggle or a new generation starts while
+     * it is on (compute_guest_tsc needs the reference taken after the new generation). It tests
+     * the vCPUs and the host TSC, not the boot vCPU's legacy kvmclock, which only
+     * pvclock_update_vm_gtod_copy honours.
+     */
     void trackTscMatching(boolean newGeneration, KvmVcpu writer) {
-        boolean usable = masterClockUsable() && !bootVcpuRunsOldKvmclock;
+        boolean usable = masterClockUsable();
         if ((useMasterClock && newGeneration) || useMasterClock != usable) {
-            masterclockUpdate();
-        } else {
-            writer.guestTimeUpdate();
+            writer.makeRequest(KvmRequest.MASTERCLOCK_UPDATE);
         }
     }
 
-    /** kvmclock ns at a host reading, the way KVM_GET_CLOCK computes it. */
+    /** kvmclock ns at a host reading, the way KVM_GET_CLOCK computes it (__get_kvmclock). */
     private long kvmclockAt(SimulatedHost.Reading r) {
         if (useMasterClock) {
             // Extrapolated from the master reference with the host's TSC-to-ns scale, which
-            // KVM derives from the host's tsc_khz: it drifts from host ns if the TSC's true
-            // frequency is not a whole number of kHz. The exact mode uses the true Hz here too,
-            // so that KVM_GET_CLOCK and the guest's pvclock agree.
+            // KVM derives from the host's tsc_khz: it drifts from the raw clock, whose own
+            // scale is the clocksource's. The exact mode uses the true Hz here too, so that
+            // KVM_GET_CLOCK and the guest's pvclock agree.
             long hostHz = pvclockMode == PvclockMode.EXACT ? host.tscHz() : host.tscKhz() * 1000;
             TscMath.TimeScale hostScale = TscMath.timeScale(1_000_000_000L, hostHz);
             return masterKernelNs + kvmclockOffset + hostScale.apply(r.tsc() - masterCycleNow);
         }
-        return r.monotonicNanos() + kvmclockOffset;
+        return r.rawNanos() + kvmclockOffset;
     }
 
     /**
-     * KVM_GET_CLOCK: kvmclock, flags, realtime and host TSC from one host reading. REALTIME and
-     * HOST_TSC are given only with the master clock, as on a host whose clocksource is the TSC.
+     * KVM_GET_CLOCK (__get_kvmclock): kvmclock, flags, CLOCK_REALTIME and host TSC from one host
+     * reading. REALTIME and HOST_TSC are given only with the master clock, as on a host whose
+     * clocksource is the TSC.
      */
     public ClockData getClock() {
+        runDueWork();
         SimulatedHost.Reading r = host.read();
         if (useMasterClock) {
             return new ClockData(kvmclockAt(r), ClockData.TSC_STABLE | ClockData.REALTIME | ClockData.HOST_TSC,
@@ -212,11 +292,13 @@ public final class KvmVm {
     }
 
     /**
-     * KVM_SET_CLOCK: with REALTIME, the clock moves forward by the realtime that passed since
-     * {@code data.realtime()} (never back); then kvmclock_offset = clock - host ns (the master
-     * reference's ns when the master clock is used), and every pvclock page is republished.
+     * KVM_SET_CLOCK (kvm_vm_ioctl_set_clock): a new master reference now; with REALTIME, the
+     * clock moves forward by the CLOCK_REALTIME that passed since {@code data.realtime()} (never
+     * back); then kvmclock_offset = clock - raw ns (the reference's when the master clock is
+     * used), and a CLOCK_UPDATE on every vCPU: the pages change at each vCPU's next entry.
      */
     public void setClock(ClockData data) {
+        runDueWork();
         int valid = ClockData.TSC_STABLE | ClockData.REALTIME | ClockData.HOST_TSC;
         if ((data.flags() & ~valid) != 0) {
             throw new KvmException(Errno.EINVAL, "KVM_SET_CLOCK: unknown flags 0x" + Integer.toHexString(data.flags()));
@@ -229,9 +311,9 @@ public final class KvmVm {
                 clock += nowRealtime - data.realtime();
             }
         }
-        long nowRaw = useMasterClock ? masterKernelNs : host.monotonicNanos();
+        long nowRaw = useMasterClock ? masterKernelNs : host.rawNanos();
         kvmclockOffset = clock - nowRaw;
-        vcpus.forEach(KvmVcpu::guestTimeUpdate);
+        requestAll(KvmRequest.CLOCK_UPDATE);
     }
 
     /** kvmclock_offset, for reports and tests. */
@@ -248,12 +330,13 @@ public final class KvmVm {
     }
 
     /**
-     * kvm_write_wall_clock: the realtime at which kvmclock was 0, as {u32 version, u32 sec,
-     * u32 nsec} at {@code gpa}, under the odd/even version protocol. A GPA outside RAM is
-     * ignored, as KVM's guest write would fail.
+     * kvm_write_wall_clock: the CLOCK_REALTIME at which kvmclock was 0
+     * (kvm_get_wall_clock_epoch), as {u32 version, u32 sec, u32 nsec} at {@code gpa}, under the
+     * odd/even version protocol. A GPA of 0 writes nothing; one outside RAM is ignored, as KVM's
+     * failed guest access would be.
      */
     void writeWallClock(long gpa) {
-        if (memory == null || !memory.contains(gpa, 12)) {
+        if (gpa == 0 || memory == null || !memory.contains(gpa, 12)) {
             return;
         }
         int version = memory.readInt(gpa);
@@ -269,24 +352,40 @@ public final class KvmVm {
         memory.writeInt(gpa, version + 1);
     }
 
+    /**
+     * Whether the guest's CPUID vendor is Intel-compatible (guest_cpuid_is_intel_compatible):
+     * tickvm gives a guest its host's vendor, Intel on a VMX host and AMD on an SVM one.
+     */
+    public boolean guestIntelCompatible() {
+        return host.fracBits() == TscMath.VMX_FRAC_BITS;
+    }
+
     int[] nativeCpuid(int leaf, int subleaf) {
         return nativeCpuid.apply(leaf, subleaf);
     }
 
     /**
-     * KVM's max_guest_tsc_khz: the frequency the largest ratio gives on this host, capped at
-     * 0xffffffff kHz (VMX reaches the cap; SVM at 3 GHz about 768,000,000 kHz).
+     * kvm_caps.max_guest_tsc_khz: the frequency the largest ratio gives on this host, capped at
+     * 0x7fffffff kHz so that it fits a signed int (both VMX and SVM reach the cap at 3 GHz).
+     * Without TSC scaling there is no such limit.
      */
     public long maxGuestTscKhz() {
         int frac = host.fracBits();
         long max = TscMath.scale(host.tscKhz(), TscMath.maxRatio(frac), frac);
-        return Long.compareUnsigned(max, 0xffff_ffffL) > 0 || max < 0 ? 0xffff_ffffL : max;
+        return Long.compareUnsigned(max, 0x7fff_ffffL) > 0 ? 0x7fff_ffffL : max;
     }
 
-    void checkTscKhz(long khz) {
-        if (khz < 0 || khz >= maxGuestTscKhz()) {
+    /**
+     * KVM_SET_TSC_KHZ's argument checks, on the VM or a vCPU: the ioctl argument is truncated to
+     * a u32 (user_tsc_khz), must be below max_guest_tsc_khz when the host scales TSCs, and 0
+     * means the host's tsc_khz. Returns the frequency to use.
+     */
+    long checkTscKhz(long arg) {
+        long khz = arg & 0xffff_ffffL;
+        if (host.tscScaling() && khz >= maxGuestTscKhz()) {
             throw new KvmException(Errno.EINVAL, "TSC frequency " + khz + " kHz out of range (this host gives at most "
-                    + (maxGuestTscKhz() - 1) + " kHz)");
+                    + (maxGuestTscKhz() - 1) + " kHz)" + (khz != arg ? "; the argument " + arg + " was truncated to u32" : ""));
         }
+        return khz == 0 ? host.tscKhz() : khz;
     }
 }

@@ -10,7 +10,7 @@ class SimulatedHostTest {
     @Test
     void oneReadingGivesConsistentMonotonicRealtimeAndTsc() {
         VirtualClock clock = new VirtualClock();
-        SimulatedHost host = SimulatedHost.standard("h", clock).withTscAtBoot(1_000).withRealtimeError(-50_000_000);
+        SimulatedHost host = SimulatedHost.standard("h", clock).withTscAtBoot(1_000).withNtp(-50_000_000, 0);
         clock.advance(2_000_000_000L);
         SimulatedHost.Reading r = host.read();
         assertEquals(2_000_000_000L, r.monotonicNanos());

@@ -34,15 +34,44 @@ class KvmClockTest {
         return vm;
     }
 
+    /** A vCPU created and entered once, as a booted VM's: its creation's requests are serviced. */
+    private static KvmVcpu booted(KvmVm vm) {
+        KvmVcpu vcpu = vm.createVcpu();
+        vcpu.beforeEntry();
+        return vcpu;
+    }
+
+    @Test
+    void aFreshVmHasItsMasterClockOffUntilAVcpuEnters() {
+        KvmVm vm = vm();
+        KvmVcpu vcpu = vm.createVcpu();
+        // kvm_track_tsc_matching asked vCPU 0 for a master clock update; the first load asked
+        // for a global clock update; neither has run.
+        assertTrue(vm.masterClockUsable());
+        assertFalse(vm.usesMasterClock());
+        assertEquals(KvmRequest.MASTERCLOCK_UPDATE.bit | KvmRequest.GLOBAL_CLOCK_UPDATE.bit, vcpu.pendingRequests());
+        assertEquals(0, vm.getClock().flags());
+        assertFalse(vcpu.hasRun());
+        vcpu.beforeEntry();
+        assertTrue(vm.usesMasterClock());
+        assertEquals(0, vcpu.pendingRequests());
+        assertEquals(ClockData.TSC_STABLE | ClockData.REALTIME | ClockData.HOST_TSC, vm.getClock().flags());
+        // kvmclock_update_work, scheduled by the global update, runs 100 ms later.
+        assertEquals(100_000_000L, vm.clockUpdateWorkDue());
+        clock.advance(100_000_000L);
+        assertEquals(KvmRequest.CLOCK_UPDATE.bit, vcpu.pendingRequests());
+        assertEquals(-1, vm.clockUpdateWorkDue());
+    }
+
     @Test
     void enablingKvmclockPublishesThePageWithTheMasterReference() {
         KvmVm vm = vm();
-        KvmVcpu vcpu = vm.createVcpu();
+        KvmVcpu vcpu = booted(vm);
         assertTrue(vm.usesMasterClock());
         clock.advance(SECOND);
         vcpu.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE | 1);
         // version 2 (odd 1 while writing), tsc_timestamp 0 and system_time 0 from the master
-        // reference taken at creation, mul 0xaaaaaaaa, shift -1 (3 GHz), flags TSC_STABLE.
+        // reference taken at the first entry, mul 0xaaaaaaaa, shift -1 (3 GHz), flags TSC_STABLE.
         assertEquals("02000000" + "00000000" + "0000000000000000" + "0000000000000000" + "aaaaaaaa" + "ff" + "01" + "0000",
                 HexFormat.of().formatHex(memory.read(PAGE, 32)));
         Pvclock page = Pvclock.read(memory, PAGE);
@@ -55,21 +84,66 @@ class KvmClockTest {
     @Test
     void everyPublicationBumpsTheVersionByTwoAndLeavesItEven() {
         KvmVm vm = vm();
-        KvmVcpu vcpu = vm.createVcpu();
+        KvmVcpu vcpu = booted(vm);
         vcpu.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE | 1);
         assertEquals(2, memory.readInt(PAGE));
+        // A guest TSC_ADJUST write requests a clock update, serviced when the WRMSR returns.
         vcpu.writeMsr(Msr.IA32_TSC_ADJUST, 1L << 30);
         assertEquals(4, memory.readInt(PAGE));
         // A page left odd (the guest scribbled on it): the next version is (old + 1) | 1, then + 1.
         memory.writeInt(PAGE, 7);
         vm.setClock(ClockData.of(0));
+        assertEquals(7, memory.readInt(PAGE), "KVM_SET_CLOCK only requests the update");
+        vcpu.beforeEntry();
         assertEquals(10, memory.readInt(PAGE));
+    }
+
+    @Test
+    void aGuestWriteOfTheTscRequestsNoClockUpdateSoKvmclockJumpsWithTheTsc() {
+        KvmVm vm = vm();
+        KvmVcpu vcpu = booted(vm);
+        vcpu.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE | 1);
+        clock.advance(SECOND);
+        // The update work 100 ms after the enable republished the page (version 4).
+        vcpu.beforeEntry();
+        vcpu.writeMsr(Msr.IA32_TSC, vcpu.readTsc() + 3_000_000_000L);
+        assertEquals(0, vcpu.pendingRequests());
+        Pvclock page = Pvclock.read(memory, PAGE);
+        assertEquals(4, page.version(), "not republished");
+        // The page still maps TSC 0 to 0 ns, and the TSC is a second ahead: so is kvmclock.
+        assertEquals(1_999_999_999L, page.nanosAt(vcpu.readTsc()));
+        assertEquals(3_000_000_000L, vcpu.getMsr(Msr.IA32_TSC_ADJUST));
+    }
+
+    @Test
+    void setTscKhzChangesTheRateButRequestsNoClockUpdate() {
+        KvmVm vm = vm();
+        KvmVcpu vcpu = booted(vm);
+        vcpu.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE | 1);
+        vcpu.setTscKhz(1_500_000);
+        assertEquals(0, vcpu.pendingRequests());
+        assertEquals(new Pvclock(2, 0, 0, 0xaaaaaaaa, -1, 1), Pvclock.read(memory, PAGE));
+    }
+
+    @Test
+    void aHostTscWriteThatLeavesTheMasterClockAloneRequestsNothing() {
+        KvmVm vm = vm();
+        KvmVcpu a = booted(vm);
+        KvmVcpu b = booted(vm);
+        // b's creation started no generation (a write of 0 matches), and both have entered.
+        assertTrue(vm.usesMasterClock());
+        b.beforeEntry();
+        assertEquals(0, b.pendingRequests());
+        // Matching a's offset again: same generation, master clock stays on: no request.
+        b.setAttr(TscAttribute.GROUP_TSC_CTRL, TscAttribute.TSC_OFFSET, a.tscOffset());
+        assertEquals(0, b.pendingRequests());
+        assertEquals(0, a.pendingRequests());
     }
 
     @Test
     void disabledOrMisplacedPagesAreNotWritten() {
         KvmVm vm = vm();
-        KvmVcpu vcpu = vm.createVcpu();
+        KvmVcpu vcpu = booted(vm);
         vcpu.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE);
         assertFalse(vcpu.pvclockEnabled());
         assertNull(vcpu.pvclock());
@@ -82,7 +156,7 @@ class KvmClockTest {
     @Test
     void getClockGivesAllFlagsWithTheMasterClockFromOneReading() {
         KvmVm vm = vm();
-        vm.createVcpu();
+        booted(vm);
         clock.advance(SECOND);
         ClockData data = vm.getClock();
         assertEquals(new ClockData(999_999_999L, ClockData.TSC_STABLE | ClockData.REALTIME | ClockData.HOST_TSC,
@@ -90,26 +164,51 @@ class KvmClockTest {
     }
 
     @Test
-    void withoutAStableHostTscGetClockIsHostNanosPlusTheOffsetAndNoFlags() {
+    void withoutAStableHostTscGetClockIsTheRawClockPlusTheOffsetAndNoFlags() {
         host = host.withTscStable(false);
         KvmVm vm = vm();
         KvmVcpu vcpu = vm.createVcpu();
         clock.advance(SECOND);
         assertFalse(vm.usesMasterClock());
-        assertEquals(new ClockData(SECOND, 0, 0, 0), vm.getClock());
+        // The raw clock is the TSC through the clocksource's mult/shift (5,592,405 >> 24 at
+        // 3,000,000 kHz): 3e9 cycles are 999,999,940 ns.
+        assertEquals(new ClockData(999_999_940L, 0, 0, 0), vm.getClock());
         vcpu.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE | 1);
         // Per-vCPU reference taken now: TSC 3e9 at 1 s, no TSC_STABLE flag.
-        assertEquals(new Pvclock(2, 3_000_000_000L, SECOND, 0xaaaaaaaa, -1, 0), Pvclock.read(memory, PAGE));
+        assertEquals(new Pvclock(2, 3_000_000_000L, 999_999_940L, 0xaaaaaaaa, -1, 0), Pvclock.read(memory, PAGE));
     }
 
     @Test
-    void setClockSetsTheOffsetFromTheMasterReferenceAndRepublishes() {
+    void onAnUnstableHostEveryLoadRebasesTheTscAndTheNextEntryCatchesItUp() {
+        host = host.withTscStable(false);
         KvmVm vm = vm();
         KvmVcpu vcpu = vm.createVcpu();
+        vcpu.beforeEntry();
+        vcpu.afterExit();
+        assertEquals(0, vcpu.readTsc());
+        clock.advance(SECOND);
+        // KVM_GET_MSRS loads the vCPU: the TSC resumes where the guest last saw it.
+        assertEquals(0, vcpu.getMsr(Msr.IA32_TSC));
+        assertEquals(KvmRequest.GLOBAL_CLOCK_UPDATE.bit, vcpu.pendingRequests() & KvmRequest.GLOBAL_CLOCK_UPDATE.bit);
+        // The next entry catches up to the generation's rate: compute_guest_tsc(raw 999,999,940
+        // ns) = 2,999,999,820 cycles.
+        vcpu.beforeEntry();
+        assertEquals(2_999_999_820L, vcpu.readTsc());
+        assertTrue(vcpu.tscCatchup());
+    }
+
+    @Test
+    void setClockSetsTheOffsetFromTheMasterReferenceAndRequestsUpdates() {
+        KvmVm vm = vm();
+        KvmVcpu vcpu = booted(vm);
         vcpu.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE | 1);
         clock.advance(SECOND);
         vm.setClock(ClockData.of(180 * SECOND));
-        assertEquals(179 * SECOND, vm.kvmclockOffset());
+        // The new master reference is at raw 999,999,940 ns (1 s of true time on this host).
+        assertEquals(180 * SECOND - 999_999_940L, vm.kvmclockOffset());
+        assertEquals(KvmRequest.CLOCK_UPDATE.bit, vcpu.pendingRequests());
+        assertEquals(2, Pvclock.read(memory, PAGE).version());
+        vcpu.beforeEntry();
         assertEquals(new Pvclock(4, 3_000_000_000L, 180 * SECOND, 0xaaaaaaaa, -1, 1), Pvclock.read(memory, PAGE));
         assertEquals(180 * SECOND, vm.getClock().clock());
         clock.advance(SECOND);
@@ -122,7 +221,9 @@ class KvmClockTest {
         vm.createVcpu();
         clock.advance(10 * SECOND);
         long now = EPOCH + 10 * SECOND;
+        // No vCPU has entered, but KVM_SET_CLOCK takes its own master reference.
         vm.setClock(new ClockData(50 * SECOND, ClockData.REALTIME, now - 5 * SECOND, 0));
+        assertTrue(vm.usesMasterClock());
         assertEquals(55 * SECOND, vm.getClock().clock());
         vm.setClock(new ClockData(50 * SECOND, ClockData.REALTIME, now + 5 * SECOND, 0));
         assertEquals(50 * SECOND, vm.getClock().clock(), "a realtime in the future does not step back");
@@ -138,7 +239,7 @@ class KvmClockTest {
     @Test
     void wallClockHoldsTheRealtimeOfKvmclockZeroUnderTheVersionProtocol() {
         KvmVm vm = vm();
-        KvmVcpu vcpu = vm.createVcpu();
+        KvmVcpu vcpu = booted(vm);
         clock.advance(2_500_000_000L);
         vcpu.writeMsr(Msr.KVM_WALL_CLOCK_NEW, 0x6000);
         // realtime EPOCH + 2.5 s minus kvmclock 2,499,999,999 (master clock truncation): EPOCH + 1 ns.
@@ -147,57 +248,96 @@ class KvmClockTest {
         java.nio.ByteBuffer.wrap(expected).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(2).putInt((int) sec).putInt(1);
         assertArrayEquals(expected, memory.read(0x6000, 12));
         assertEquals(0x6000, vcpu.readMsr(Msr.KVM_WALL_CLOCK_NEW));
-        // A host-initiated write only stores the MSR.
+        // A host-initiated write publishes too (kvm_set_msr_common has no host_initiated test).
         vcpu.setMsr(Msr.KVM_WALL_CLOCK_NEW, 0x7000);
-        assertEquals(0, memory.readInt(0x7000));
+        assertArrayEquals(expected, memory.read(0x7000, 12));
+        // An address of 0 writes nothing.
+        vcpu.setMsr(Msr.KVM_WALL_CLOCK_NEW, 0);
+        assertEquals(0, memory.readInt(0));
     }
 
     @Test
     void theBootVcpuOnTheLegacyMsrTurnsTheMasterClockOff() {
         KvmVm vm = vm();
-        KvmVcpu vcpu = vm.createVcpu();
+        KvmVcpu vcpu = booted(vm);
         vcpu.writeMsr(Msr.KVM_SYSTEM_TIME, PAGE | 1);
         assertFalse(vm.usesMasterClock());
         assertEquals(0, Pvclock.read(memory, PAGE).flags());
+        // kvm_track_tsc_matching ignores the legacy MSR: every host TSC write now asks for a
+        // master clock update, which pvclock_update_vm_gtod_copy turns down again.
+        vcpu.setMsr(Msr.IA32_TSC, 0);
+        assertEquals(KvmRequest.MASTERCLOCK_UPDATE.bit, vcpu.pendingRequests() & KvmRequest.MASTERCLOCK_UPDATE.bit);
+        vcpu.beforeEntry();
+        assertFalse(vm.usesMasterClock());
         vcpu.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE | 1);
         assertTrue(vm.usesMasterClock());
         assertEquals(Pvclock.TSC_STABLE_BIT, Pvclock.read(memory, PAGE).flags());
     }
 
     @Test
-    void aNewTscGenerationMovesTheMasterClockAndUnmatchedVcpusDropIt() {
+    void aNewTscGenerationTurnsTheMasterClockOffAtTheWritersNextEntry() {
         KvmVm vm = vm();
-        KvmVcpu a = vm.createVcpu();
-        KvmVcpu b = vm.createVcpu();
+        KvmVcpu a = booted(vm);
+        KvmVcpu b = booted(vm);
         a.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE | 1);
         b.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, (PAGE + 32) | 1);
         assertTrue(vm.usesMasterClock());
         clock.advance(SECOND);
         b.setAttr(TscAttribute.GROUP_TSC_CTRL, TscAttribute.TSC_OFFSET, 42);
+        assertFalse(vm.masterClockUsable());
+        assertTrue(vm.usesMasterClock(), "only requested on the writer");
+        // Both also have the CLOCK_UPDATE of the update work that ran 100 ms after the enables.
+        assertEquals(KvmRequest.MASTERCLOCK_UPDATE.bit | KvmRequest.CLOCK_UPDATE.bit, b.pendingRequests());
+        assertEquals(KvmRequest.CLOCK_UPDATE.bit, a.pendingRequests());
+        b.beforeEntry();
         assertFalse(vm.usesMasterClock());
-        assertEquals(0, Pvclock.read(memory, PAGE).flags());
         assertEquals(0, Pvclock.read(memory, PAGE + 32).flags());
+        assertEquals(Pvclock.TSC_STABLE_BIT, Pvclock.read(memory, PAGE).flags(), "a has not entered yet");
+        a.beforeEntry();
+        assertEquals(0, Pvclock.read(memory, PAGE).flags());
         a.setAttr(TscAttribute.GROUP_TSC_CTRL, TscAttribute.TSC_OFFSET, 42);
+        assertFalse(vm.usesMasterClock());
+        a.beforeEntry();
         assertTrue(vm.usesMasterClock(), "both offsets equal again: matched");
         assertEquals(Pvclock.TSC_STABLE_BIT, Pvclock.read(memory, PAGE).flags());
     }
 
     @Test
-    void otherVcpusRefreshTheirPageAHundredMillisecondsAfterAGlobalRequest() {
-        host = host.withTscStable(false);
+    void aGlobalRequestRefreshesEveryPageTheWritersToo100MillisecondsLater() {
         KvmVm vm = vm();
-        KvmVcpu a = vm.createVcpu();
-        KvmVcpu b = vm.createVcpu();
-        b.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, (PAGE + 32) | 1);
+        KvmVcpu a = booted(vm);
+        KvmVcpu b = booted(vm);
         clock.advance(SECOND);
-        a.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE | 1);
-        assertEquals(0, Pvclock.read(memory, PAGE + 32).systemTime(), "b still has its old reference");
+        b.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, (PAGE + 32) | 1);
+        assertEquals(2, memory.readInt(PAGE + 32));
         clock.advance(99_999_999);
         b.beforeEntry();
-        assertEquals(0, Pvclock.read(memory, PAGE + 32).systemTime());
+        a.beforeEntry();
+        assertEquals(2, memory.readInt(PAGE + 32));
         clock.advance(1);
+        assertEquals(KvmRequest.CLOCK_UPDATE.bit, a.pendingRequests());
         b.beforeEntry();
-        assertEquals(SECOND + 100_000_000, Pvclock.read(memory, PAGE + 32).systemTime());
+        assertEquals(4, memory.readInt(PAGE + 32), "kvmclock_update_work includes the writer");
+    }
+
+    @Test
+    void thePeriodicSyncRequestsAnUpdateEveryFiveMinutes() {
+        KvmVm vm = vm();
+        KvmVcpu vcpu = booted(vm);
+        vcpu.writeMsr(Msr.KVM_SYSTEM_TIME_NEW, PAGE | 1);
+        clock.advance(SECOND);
+        vcpu.beforeEntry();
+        assertEquals(4, memory.readInt(PAGE), "the update work after the enable");
+        assertEquals(300 * SECOND, vm.clockSyncWorkDue());
+        clock.advance(299 * SECOND - 1);
+        assertEquals(0, vcpu.pendingRequests());
+        clock.advance(1);
+        assertEquals(KvmRequest.CLOCK_UPDATE.bit, vcpu.pendingRequests());
+        assertEquals(600 * SECOND, vm.clockSyncWorkDue());
+        // Missed periods collapse: one request, the next due time after now.
+        clock.advance(1000 * SECOND);
+        assertEquals(1500 * SECOND, vm.clockSyncWorkDue());
+        assertEquals(KvmRequest.CLOCK_UPDATE.bit, vcpu.pendingRequests());
     }
 
     @Test
@@ -223,9 +363,7 @@ class KvmClockTest {
     /** kvmclock read through the pvclock page after 1 s, minus 1 s, in a fresh VM. */
     private long driftNanosPerSecond(PvclockMode mode) {
         VirtualClock own = new VirtualClock();
-        SimulatedHost h = host.withBootEpoch(EPOCH);
-        h = new SimulatedHost(h.name(), own, h.tscHz(), h.tscAtBoot(), h.bootEpochNanos(), h.realtimeErrorNanos(),
-                h.fracBits(), h.tscStable());
+        SimulatedHost h = host.withBootEpoch(EPOCH).onClock(own);
         KvmVm vm = new KvmVm(h, (leaf, subleaf) -> new int[4]);
         vm.attachMemory(memory);
         vm.setTscKhz(1_500_000);

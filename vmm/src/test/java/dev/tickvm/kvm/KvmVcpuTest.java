@@ -108,9 +108,11 @@ class KvmVcpuTest {
         clock.advance(100_000_000);
         b.setMsr(Msr.IA32_TSC, 10_000_000_000L);
         assertEquals(1, vm.vcpusMatched());
-        // data += nsec_to_cycles(100 ms) = 300,000,000 at 3 GHz; offset = data - host TSC.
-        assertEquals(10_300_000_000L - 300_000_000L, b.tscOffset());
-        assertEquals(10_300_000_000L, b.readTsc());
+        // data += nsec_to_cycles(elapsed), with elapsed in the kvmclock base (the raw clock):
+        // 100 ms of true time is 99,999,994 raw ns on a 3 GHz host (clocksource mult 5,592,405,
+        // shift 24), which is 299,999,982 cycles; offset = data - host TSC (300,000,000).
+        assertEquals(10_299_999_982L - 300_000_000L, b.tscOffset());
+        assertEquals(10_299_999_982L, b.readTsc());
     }
 
     @Test
