@@ -111,6 +111,10 @@ public final class Lab implements AutoCloseable {
             // Let every probe reach its first HLT, so all start idle.
             if (boot) {
                 lab.settle();
+            } else {
+                for (int i = 0; i < vcpus; i++) {
+                    machine.park(i);
+                }
             }
         } catch (RuntimeException e) {
             lab.close();

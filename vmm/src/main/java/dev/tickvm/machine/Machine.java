@@ -41,6 +41,7 @@ public final class Machine implements AutoCloseable {
     private final List<Vcpu> vcpus;
     private final boolean[] halted;
     private final boolean[] wakePending;
+    private final boolean[] parked;
     private final long quantum;
     private long budget;
     private final IoOutHandler ioOutHandler;
@@ -83,6 +84,7 @@ public final class Machine implements AutoCloseable {
         this.vcpus = List.copyOf(created);
         this.halted = new boolean[vcpus.size()];
         this.wakePending = new boolean[vcpus.size()];
+        this.parked = new boolean[vcpus.size()];
     }
 
     public static Builder builder() {
@@ -140,11 +142,29 @@ public final class Machine implements AutoCloseable {
      * sleep would be lost. The probe guest sleeps in HLT between commands.
      */
     public void wake(int vcpu) {
-        if (halted[vcpu]) {
+        if (parked[vcpu]) {
+            // It has not run yet, so it has not reached its HLT either.
+            parked[vcpu] = false;
+            halted[vcpu] = false;
+            wakePending[vcpu] = true;
+        } else if (halted[vcpu]) {
             halted[vcpu] = false;
         } else {
             wakePending[vcpu] = true;
         }
+    }
+
+    /**
+     * Keeps a vCPU that has not run yet out of the scheduler until it is woken: created but not
+     * started, as a VMM's vCPU is before its first KVM_RUN (a restore happens there). It then
+     * starts at its entry, and its first HLT falls through as for any pending wake-up.
+     */
+    public void park(int vcpu) {
+        if (vcpus.get(vcpu).blocks() != 0) {
+            throw new IllegalStateException("vCPU " + vcpu + " has already run");
+        }
+        parked[vcpu] = true;
+        halted[vcpu] = true;
     }
 
     /**

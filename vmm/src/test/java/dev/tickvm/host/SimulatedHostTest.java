@@ -58,4 +58,46 @@ class SimulatedHostTest {
         assertThrows(IllegalArgumentException.class, () -> SimulatedHost.standard("h", clock).withTscKhz(0));
         assertThrows(IllegalArgumentException.class, () -> SimulatedHost.standard("h", clock).withFracBits(40));
     }
+
+    @Test
+    void aCrystalFortyPpmFastLeavesTheKernelsKhzAloneAndTheRawClockFollowsTheTsc() {
+        VirtualClock clock = new VirtualClock();
+        SimulatedHost host = SimulatedHost.standard("h", clock).withCrystalErrorPpb(40_000);
+        assertEquals(3_000_120_000L, host.tscHz());
+        assertEquals(3_000_000, host.tscKhz());
+        clock.advance(10_000_000_000L);
+        SimulatedHost.Reading r = host.read();
+        assertEquals(30_001_200_000L, r.tsc());
+        // 30,001,200,000 * 5,592,405 >> 24: 39.94 ppm fast against true time.
+        assertEquals(10_000_399_403L, r.rawNanos());
+        assertEquals(10_000_000_000L, r.monotonicNanos());
+    }
+
+    @Test
+    void ntpOffsetMovesRealtimeOnlyAndSlewMovesMonotonicAndRealtimeFromWhenItIsSet() {
+        VirtualClock clock = new VirtualClock();
+        SimulatedHost host = SimulatedHost.standard("h", clock).withNtp(20_000_000, 0);
+        clock.advance(1_000_000_000L);
+        assertEquals(1_000_000_000L, host.monotonicNanos());
+        assertEquals(SimulatedHost.DEFAULT_BOOT_EPOCH_NANOS + 1_020_000_000L, host.realtimeNanos());
+        assertEquals(host.realtimeNanos() + 37_000_000_000L, host.read().taiNanos());
+        host.setNtp(-20_000_000, 100_000);
+        clock.advance(1_000_000_000L);
+        // +100 ppm for one second; realtime stepped to -20 ms.
+        assertEquals(2_000_100_000L, host.monotonicNanos());
+        assertEquals(SimulatedHost.DEFAULT_BOOT_EPOCH_NANOS + 2_000_100_000L - 20_000_000, host.realtimeNanos());
+        host.setNtp(-20_000_000, 0);
+        clock.advance(1_000_000_000L);
+        assertEquals(3_000_100_000L, host.monotonicNanos());
+        assertThrows(IllegalArgumentException.class, () -> host.setNtp(0, 500_001));
+    }
+
+    @Test
+    void aCalibrationErrorSeparatesTscKhzFromTheCrystal() {
+        SimulatedHost host = SimulatedHost.standard("h", new VirtualClock()).withTscHz(3_000_000_000L)
+                .withCalibratedKhz(2_999_990);
+        assertEquals(3_000_000_000L, host.tscHz());
+        assertEquals(2_999_990, host.tscKhz());
+        assertEquals(ClocksourceScale.forKhz(2_999_990), host.rawScale());
+    }
 }

@@ -287,4 +287,51 @@ class KvmVcpuTest {
         vm.setTscKhz(767_999_998L);
         assertEquals(767_999_998L, vm.createVcpu().getTscKhz());
     }
+
+    @Test
+    void setTscKhzTakesAU32AndMaxGuestTscKhzIsCappedAtASignedInt() {
+        KvmVm vm = vm();
+        KvmVcpu vcpu = vm.createVcpu();
+        assertEquals(0x7fff_ffffL, vm.maxGuestTscKhz());
+        assertEquals(Errno.EINVAL, assertThrows(KvmException.class, () -> vcpu.setTscKhz(0x7fff_ffffL)).errno());
+        vcpu.setTscKhz(0x1_0000_0000L + 2_500_000);
+        assertEquals(2_500_000, vcpu.getTscKhz());
+        vcpu.setTscKhz(1L << 32);
+        assertEquals(3_000_000, vcpu.getTscKhz(), "truncated to 0: the host's");
+    }
+
+    @Test
+    void withoutTscScalingAFasterGuestIsCaughtUpAndASlowerOneRefusedAfterItsKhzWasTaken() {
+        host = host.withTscScaling(false);
+        KvmVm vm = vm();
+        KvmVcpu vcpu = vm.createVcpu();
+        assertEquals(Errno.EINVAL, assertThrows(KvmException.class, () -> vcpu.setTscKhz(2_000_000)).errno());
+        assertEquals(2_000_000, vcpu.getTscKhz());
+        assertEquals(TscMath.defaultRatio(48), vcpu.tscRatio());
+        vcpu.setTscKhz(6_000_000);
+        assertTrue(vcpu.tscAlwaysCatchup());
+        assertEquals(3_000_000_000L, vcpu.pvclockTscHz());
+        vcpu.setMsr(Msr.IA32_TSC, 0);
+        clock.advance(SECOND);
+        assertEquals(3_000_000_000L, vcpu.readTsc(), "the host's rate between entries");
+        vcpu.afterExit();
+        vcpu.beforeEntry();
+        // compute_guest_tsc: 6 cycles per raw ns; 1 s of true time is 999,999,940 raw ns here.
+        assertEquals(5_999_999_640L, vcpu.readTsc());
+    }
+
+    @Test
+    void tscAuxHighBitsAreRefusedForIntelAndClearedForAmd() {
+        KvmVm intel = vm();
+        KvmVcpu a = intel.createVcpu();
+        assertEquals(Errno.EINVAL, assertThrows(KvmException.class, () -> a.setMsr(Msr.TSC_AUX, 1L << 32 | 5)).errno());
+        assertThrows(UnknownMsrException.class, () -> a.writeMsr(Msr.TSC_AUX, 1L << 32 | 5));
+        host = host.withFracBits(32);
+        KvmVm amd = vm();
+        KvmVcpu b = amd.createVcpu();
+        b.setMsr(Msr.TSC_AUX, 1L << 32 | 5);
+        assertEquals(5, b.getMsr(Msr.TSC_AUX));
+        b.writeMsr(Msr.TSC_AUX, -1L);
+        assertEquals(0xffff_ffffL, b.readTscAux());
+    }
 }

@@ -2,6 +2,7 @@ package dev.tickvm.machine;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tickvm.bus.PortIoDevice;
@@ -170,6 +171,22 @@ class SchedulerTest {
             assertEquals(new VmExit.AllHalted(), m.run());
         }
         assertEquals(List.of("1 with RBX=2", "2 with RBX=2", "3 with RBX=2"), seen);
+    }
+
+    @Test
+    void aParkedVcpuDoesNotRunUntilWokenAndThenItsFirstHltFallsThrough() {
+        // hlt; mov dx, 0xf4; mov eax, edi; add eax, 40; out dx, eax; hlt  (exit code 40 + vCPU id)
+        byte[] code = Guests.hex("f4 66baf400 89f8 83c028 ef f4");
+        try (Machine m = Guests.builder(code, new Guests.Capture()).vcpus(2).build()) {
+            m.park(0);
+            m.park(1);
+            assertEquals(new VmExit.AllHalted(), m.run());
+            assertEquals(0, m.blocks(), "nothing ran");
+            m.wake(1);
+            assertEquals(new VmExit.Exited(41), m.run());
+            assertEquals(0, m.vcpus().getFirst().blocks());
+            assertThrows(IllegalStateException.class, () -> m.park(1));
+        }
     }
 
     private static PortIoDevice flagEveryWrite() {
