@@ -45,7 +45,7 @@ final class ReportWriter {
                 .map(StepReport::hostNanos).orElse(null);
         lines.add(String.format(Locale.ROOT, "%s: %d of %d steps ran in %.2f s%s", report.file(), ran,
                 report.steps().size(), report.wallNanos() / 1e9,
-                hostNanos == null ? "" : String.format(Locale.ROOT, " (virtual host time at the end: %s ns)",
+                hostNanos == null ? "" : String.format(Locale.ROOT, " (true time at the end: %s ns)",
                         ScenarioRunner.fmt(hostNanos))));
         lines.add(report.summary());
         return lines;
