@@ -15,7 +15,7 @@ import dev.tickvm.kvm.KvmVm;
  * Resume: KVM_SET_CLOCK with that value and flags 0, then KVM_KVMCLOCK_CTRL on each vCPU with a
  * kvmclock page (PVCLOCK_GUEST_STOPPED: the guest's watchdog forgives the gap). The guest's
  * kvmclock therefore continues from where it stopped: the downtime vanishes from kvmclock but
- * not from the TSC or the wall clock, which is the "stop" behaviour TIME.md section 8 measures.
+ * not from the TSC or the wall clock, which is the "stop" behaviour docs/TIME.md section 8 measures.
  */
 public final class KvmClockDevice {
     /**

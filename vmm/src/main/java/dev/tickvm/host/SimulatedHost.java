@@ -88,9 +88,46 @@ public final class SimulatedHost {
                 true, true, DEFAULT_TAI_OFFSET_NANOS, 0, 0);
     }
 
-    private SimulatedHost copy(long hz, long khz, long atBoot, long epoch, int bits, boolean stable, boolean scaling,
-            long tai, long offset, long slew) {
-        return new SimulatedHost(name, clock, hz, khz, atBoot, epoch, bits, stable, scaling, tai, offset, slew);
+    /** A copy of this host's configuration to change and build again. */
+    private Copy copy() {
+        return new Copy(this);
+    }
+
+    /** The mutable twin of the configuration, for the {@code with...} methods. */
+    private static final class Copy {
+        private final SimulatedHost of;
+        long hz;
+        long khz;
+        long atBoot;
+        long epoch;
+        int bits;
+        boolean stable;
+        boolean scaling;
+        long tai;
+        long offset;
+        long slew;
+
+        Copy(SimulatedHost h) {
+            of = h;
+            hz = h.tscHz;
+            khz = h.tscKhz;
+            atBoot = h.tscAtBoot;
+            epoch = h.bootEpochNanos;
+            bits = h.fracBits;
+            stable = h.tscStable;
+            scaling = h.tscScaling;
+            tai = h.taiOffsetNanos;
+            offset = h.ntpOffsetNanos;
+            slew = h.ntpSlewPpb;
+        }
+
+        SimulatedHost build(HostClock clock) {
+            return new SimulatedHost(of.name, clock, hz, khz, atBoot, epoch, bits, stable, scaling, tai, offset, slew);
+        }
+
+        SimulatedHost build() {
+            return build(of.clock);
+        }
     }
 
     public String name() {
@@ -160,20 +197,25 @@ public final class SimulatedHost {
         if (khz < 1_000 || khz > 100_000_000) {
             throw new IllegalArgumentException("host TSC must be 1 MHz to 100 GHz, got " + khz + " kHz");
         }
-        return copy(khz * 1000, khz, tscAtBoot, bootEpochNanos, fracBits, tscStable, tscScaling, taiOffsetNanos,
-                ntpOffsetNanos, ntpSlewPpb);
+        Copy c = copy();
+        c.hz = khz * 1000;
+        c.khz = khz;
+        return c.build();
     }
 
     /** Sets the crystal's true Hz; the kernel calibrates it to the whole kHz below it. */
     public SimulatedHost withTscHz(long hz) {
-        return copy(hz, hz / 1000, tscAtBoot, bootEpochNanos, fracBits, tscStable, tscScaling, taiOffsetNanos,
-                ntpOffsetNanos, ntpSlewPpb);
+        Copy c = copy();
+        c.hz = hz;
+        c.khz = hz / 1000;
+        return c.build();
     }
 
     /** Sets only the kernel's calibrated tsc_khz, leaving the crystal alone: a calibration error. */
     public SimulatedHost withCalibratedKhz(long khz) {
-        return copy(tscHz, khz, tscAtBoot, bootEpochNanos, fracBits, tscStable, tscScaling, taiOffsetNanos,
-                ntpOffsetNanos, ntpSlewPpb);
+        Copy c = copy();
+        c.khz = khz;
+        return c.build();
     }
 
     /**
@@ -186,50 +228,58 @@ public final class SimulatedHost {
             throw new IllegalArgumentException("crystal error must be above -100% and at most +100%, got " + ppb + " ppb");
         }
         long hz = Math.floorDiv(Math.multiplyExact(tscKhz * 1000, 1_000_000_000L + ppb), 1_000_000_000L);
-        return copy(hz, tscKhz, tscAtBoot, bootEpochNanos, fracBits, tscStable, tscScaling, taiOffsetNanos,
-                ntpOffsetNanos, ntpSlewPpb);
+        Copy c = copy();
+        c.hz = hz;
+        return c.build();
     }
 
     public SimulatedHost withFracBits(int bits) {
-        return copy(tscHz, tscKhz, tscAtBoot, bootEpochNanos, bits, tscStable, tscScaling, taiOffsetNanos,
-                ntpOffsetNanos, ntpSlewPpb);
+        Copy c = copy();
+        c.bits = bits;
+        return c.build();
     }
 
     public SimulatedHost withTscStable(boolean stable) {
-        return copy(tscHz, tscKhz, tscAtBoot, bootEpochNanos, fracBits, stable, tscScaling, taiOffsetNanos,
-                ntpOffsetNanos, ntpSlewPpb);
+        Copy c = copy();
+        c.stable = stable;
+        return c.build();
     }
 
     public SimulatedHost withTscScaling(boolean scaling) {
-        return copy(tscHz, tscKhz, tscAtBoot, bootEpochNanos, fracBits, tscStable, scaling, taiOffsetNanos,
-                ntpOffsetNanos, ntpSlewPpb);
+        Copy c = copy();
+        c.scaling = scaling;
+        return c.build();
     }
 
     public SimulatedHost withTscAtBoot(long tsc) {
-        return copy(tscHz, tscKhz, tsc, bootEpochNanos, fracBits, tscStable, tscScaling, taiOffsetNanos,
-                ntpOffsetNanos, ntpSlewPpb);
+        Copy c = copy();
+        c.atBoot = tsc;
+        return c.build();
     }
 
     public SimulatedHost withBootEpoch(long nanos) {
-        return copy(tscHz, tscKhz, tscAtBoot, nanos, fracBits, tscStable, tscScaling, taiOffsetNanos, ntpOffsetNanos,
-                ntpSlewPpb);
+        Copy c = copy();
+        c.epoch = nanos;
+        return c.build();
     }
 
     public SimulatedHost withTaiOffset(long nanos) {
-        return copy(tscHz, tscKhz, tscAtBoot, bootEpochNanos, fracBits, tscStable, tscScaling, nanos, ntpOffsetNanos,
-                ntpSlewPpb);
+        Copy c = copy();
+        c.tai = nanos;
+        return c.build();
     }
 
     /** NTP errors from the start: realtime off by {@code offsetNanos}, both clocks off by {@code slewPpb}. */
     public SimulatedHost withNtp(long offsetNanos, long slewPpb) {
-        return copy(tscHz, tscKhz, tscAtBoot, bootEpochNanos, fracBits, tscStable, tscScaling, taiOffsetNanos,
-                offsetNanos, slewPpb);
+        Copy c = copy();
+        c.offset = offsetNanos;
+        c.slew = slewPpb;
+        return c.build();
     }
 
     /** The same host on another true-time clock (e.g. a scenario's shared one). */
     public SimulatedHost onClock(HostClock other) {
-        return new SimulatedHost(name, other, tscHz, tscKhz, tscAtBoot, bootEpochNanos, fracBits, tscStable,
-                tscScaling, taiOffsetNanos, ntpOffsetNanos, ntpSlewPpb);
+        return copy().build(other);
     }
 
     /**

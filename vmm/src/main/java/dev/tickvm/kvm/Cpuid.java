@@ -2,7 +2,7 @@ package dev.tickvm.kvm;
 
 /**
  * KVM's CPUID as a guest sees it: the CPU model's own leaves with the hypervisor and TSC bits
- * KVM adds, and KVM's paravirtual leaves (TIME.md section 4). Leaves not listed here are the
+ * KVM adds, and KVM's paravirtual leaves (docs/TIME.md section 4). Leaves not listed here are the
  * CPU model's, answered by the emulator.
  */
 final class Cpuid {

@@ -8,7 +8,7 @@ import java.util.EnumSet;
 /**
  * The kernel half of a vCPU, for time: KVM's per-vCPU TSC state, the guest-visible emulation of
  * RDTSC/RDTSCP/RDMSR/WRMSR/CPUID ({@link TrapEmulator}), and the vCPU ioctls. The guest TSC is
- * {@code scale(host_tsc, ratio) + offset} (TIME.md section 1); tickvm has no nested
+ * {@code scale(host_tsc, ratio) + offset} (docs/TIME.md section 1); tickvm has no nested
  * virtualization, so KVM's L1 and active values are the same here.
  */
 public final class KvmVcpu implements TrapEmulator {
@@ -289,7 +289,7 @@ public final class KvmVcpu implements TrapEmulator {
 
     /**
      * A TSC write from the host side: on vCPU creation ({@code data} 0, not user-initiated) and
-     * for each host-initiated IA32_TSC write. TIME.md section 5, as Linux's kvm_synchronize_tsc.
+     * for each host-initiated IA32_TSC write. docs/TIME.md section 5, as Linux's kvm_synchronize_tsc.
      */
     void synchronizeTsc(long data, boolean userInitiated) {
         SimulatedHost.Reading r = host.read();

@@ -18,7 +18,7 @@ public final class KvmVm {
     private final List<KvmVcpu> vcpus = new ArrayList<>();
     private long defaultTscKhz;
 
-    // kvm_synchronize_tsc's VM-wide state (kvm->arch.*), see TIME.md section 5.
+    // kvm_synchronize_tsc's VM-wide state (kvm->arch.*), see docs/TIME.md section 5.
     long lastTscNsec;
     long lastTscWrite;
     long lastTscKhz;
@@ -30,7 +30,7 @@ public final class KvmVm {
     int nrVcpusMatchedTsc;
     boolean userSetTsc;
 
-    // kvmclock's VM-wide state (kvm->arch.*), see TIME.md sections 6 and 7.
+    // kvmclock's VM-wide state (kvm->arch.*), see docs/TIME.md sections 6 and 7.
     private GuestMemory memory;
     long kvmclockOffset;
     boolean useMasterClock;

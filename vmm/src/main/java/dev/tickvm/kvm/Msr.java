@@ -1,6 +1,6 @@
 package dev.tickvm.kvm;
 
-/** MSR numbers of the time MSRs KVM emulates (TIME.md section 4). */
+/** MSR numbers of the time MSRs KVM emulates (docs/TIME.md section 4). */
 public final class Msr {
     public static final int IA32_TSC = 0x10;
     public static final int IA32_TSC_ADJUST = 0x3b;

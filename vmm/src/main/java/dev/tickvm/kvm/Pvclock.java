@@ -3,7 +3,7 @@ package dev.tickvm.kvm;
 import dev.tickvm.memory.GuestMemory;
 
 /**
- * struct pvclock_vcpu_time_info: 32 bytes, little-endian, packed (TIME.md section 6).
+ * struct pvclock_vcpu_time_info: 32 bytes, little-endian, packed (docs/TIME.md section 6).
  *
  * <pre>
  * 0  u32 version      odd while the host writes

@@ -1,6 +1,6 @@
 package dev.tickvm.kvm;
 
-/** How the pvclock's TSC-to-ns scale is derived from the guest TSC frequency (TIME.md section 3). */
+/** How the pvclock's TSC-to-ns scale is derived from the guest TSC frequency (docs/TIME.md section 3). */
 public enum PvclockMode {
     /**
      * As KVM does: from the host's tsc_khz scaled by the TSC ratio, in whole kHz. A guest whose

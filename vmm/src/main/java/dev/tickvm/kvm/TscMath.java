@@ -2,7 +2,7 @@ package dev.tickvm.kvm;
 
 /**
  * KVM's TSC and clock arithmetic, exactly: 128-bit products where KVM uses them, truncation
- * where KVM truncates, no floating point. See TIME.md sections 2 and 3.
+ * where KVM truncates, no floating point. See docs/TIME.md sections 2 and 3.
  */
 public final class TscMath {
     /** Intel VMX keeps 48 fractional bits in the TSC multiplier. */

@@ -14,7 +14,7 @@ import java.util.HexFormat;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** kvmclock in the kvm layer: TIME.md sections 6 and 7, with exact bytes and numbers. */
+/** kvmclock in the kvm layer: docs/TIME.md sections 6 and 7, with exact bytes and numbers. */
 class KvmClockTest {
     private static final long SECOND = 1_000_000_000L;
     private static final long PAGE = 0x5000;

@@ -12,7 +12,7 @@ import dev.tickvm.host.SimulatedHost;
 import dev.tickvm.host.VirtualClock;
 import org.junit.jupiter.api.Test;
 
-/** KVM's per-vCPU TSC semantics, TIME.md sections 2, 4, 5 and 7, with exact numbers. */
+/** KVM's per-vCPU TSC semantics, docs/TIME.md sections 2, 4, 5 and 7, with exact numbers. */
 class KvmVcpuTest {
     private static final long SECOND = 1_000_000_000L;
     private final VirtualClock clock = new VirtualClock();
