@@ -36,9 +36,42 @@ public final class Serial16550 implements PortIoDevice {
     private int divisor = 1;
     private long transmitted;
 
+    /**
+     * The registers a snapshot keeps (the transmit path has no queue: a byte is out once written).
+     *
+     * @param transmitted bytes sent so far
+     */
+    public record State(int ier, int lcr, int mcr, int scr, int divisor, long transmitted) {
+        /** The reset values. */
+        public static final State RESET = new State(0, 0, 0, 0, 1, 0);
+
+        public State {
+            if ((ier & ~0x0f) != 0 || (lcr & ~0xff) != 0 || (mcr & ~0x1f) != 0 || (scr & ~0xff) != 0
+                    || (divisor & ~0xffff) != 0 || transmitted < 0) {
+                throw new IllegalArgumentException("16550 state out of range: " + ier + ", " + lcr + ", " + mcr + ", " + scr
+                        + ", " + divisor + ", " + transmitted);
+            }
+        }
+    }
+
     /** @param sink receives each transmitted byte (0..255) */
     public Serial16550(IntConsumer sink) {
+        this(sink, State.RESET);
+    }
+
+    /** A UART in a saved state, sending to {@code sink}. */
+    public Serial16550(IntConsumer sink, State state) {
         this.sink = sink;
+        this.ier = state.ier();
+        this.lcr = state.lcr();
+        this.mcr = state.mcr();
+        this.scr = state.scr();
+        this.divisor = state.divisor();
+        this.transmitted = state.transmitted();
+    }
+
+    public State save() {
+        return new State(ier, lcr, mcr, scr, divisor, transmitted);
     }
 
     /** Bytes the guest has transmitted. */
