@@ -8,7 +8,9 @@ import dev.tickvm.machine.IoOutHandler;
 import dev.tickvm.machine.Machine;
 import dev.tickvm.memory.GuestMemory;
 import dev.tickvm.unicorn.CpuModel;
+import dev.tickvm.unicorn.DescriptorRegister;
 import dev.tickvm.unicorn.Engine;
+import dev.tickvm.unicorn.SegmentDescriptorRegister;
 import dev.tickvm.unicorn.Unicorn;
 import dev.tickvm.unicorn.UnicornError;
 import dev.tickvm.unicorn.X86Register;
@@ -107,7 +109,8 @@ final class Guests {
             engine = Unicorn.get().openX86_64();
             engine.setCpuModel(CpuModel.HASWELL);
             engine.mapHostMemory(0, memory.segment());
-            engine.writeGdtr(BootLayout.GDT_BASE, BootLayout.gdtLimit());
+            engine.write(DescriptorRegister.GDTR,
+                    SegmentDescriptorRegister.table(BootLayout.GDT_BASE, BootLayout.gdtLimit()));
             engine.write(X86Register.CR4, engine.read(X86Register.CR4) | BootLayout.CR4_TSD);
             engine.write(X86Register.RSP, frame);
             engine.write(X86Register.RDI, 0);

@@ -4,8 +4,10 @@ import dev.tickvm.bus.PortIoBus;
 import dev.tickvm.host.HostClock;
 import dev.tickvm.memory.GuestMemory;
 import dev.tickvm.unicorn.CpuModel;
+import dev.tickvm.unicorn.DescriptorRegister;
 import dev.tickvm.unicorn.Engine;
 import dev.tickvm.unicorn.RegisterBatch;
+import dev.tickvm.unicorn.SegmentDescriptorRegister;
 import dev.tickvm.unicorn.Unicorn;
 import dev.tickvm.unicorn.UnicornError;
 import dev.tickvm.unicorn.X86Register;
@@ -82,7 +84,8 @@ public final class Vcpu implements AutoCloseable {
         try {
             engine.setCpuModel(CpuModel.HASWELL);
             engine.mapHostMemory(0, memory.segment());
-            engine.writeGdtr(BootLayout.GDT_BASE, BootLayout.gdtLimit());
+            engine.write(DescriptorRegister.GDTR,
+                    SegmentDescriptorRegister.table(BootLayout.GDT_BASE, BootLayout.gdtLimit()));
             engine.write(X86Register.CR4, engine.read(X86Register.CR4) | BootLayout.CR4_TSD);
             engine.write(X86Register.RSP, BootLayout.writeBootFrame(memory, id, entry));
             engine.write(X86Register.RDI, id);
