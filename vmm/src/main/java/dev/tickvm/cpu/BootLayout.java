@@ -35,6 +35,18 @@ public final class BootLayout {
     public static final long USER_RFLAGS = 0x3002;
     /** CR4.TSD: RDTSC and RDTSCP fault outside CPL0. */
     public static final long CR4_TSD = 1L << 2;
+    /** CR4.OSFXSR: SSE instructions (and FXSAVE's SSE part) are enabled. */
+    public static final long CR4_OSFXSR = 1L << 9;
+    /** CR4.OSXMMEXCPT: unmasked SSE exceptions raise #XM rather than #UD. */
+    public static final long CR4_OSXMMEXCPT = 1L << 10;
+    /** CR4.FSGSBASE: RDFSBASE/WRFSBASE/RDGSBASE/WRGSBASE work at CPL3, as Linux allows since 5.9. */
+    public static final long CR4_FSGSBASE = 1L << 16;
+    /**
+     * CR4 at boot. Unicorn resets CR4 to 0 while its internal flags say "SSE on"; on 2.1.x any CR4
+     * write recomputes those flags from the value (2.0.1 stores the value only), so without
+     * OSFXSR here SSE would raise #UD on 2.1.x once CR4.TSD was set (BootProtocolTest).
+     */
+    public static final long BOOT_CR4 = CR4_TSD | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE;
 
     private static final long[] GDT = {
         0L,

@@ -86,7 +86,7 @@ public final class Vcpu implements AutoCloseable {
             engine.mapHostMemory(0, memory.segment());
             engine.write(DescriptorRegister.GDTR,
                     SegmentDescriptorRegister.table(BootLayout.GDT_BASE, BootLayout.gdtLimit()));
-            engine.write(X86Register.CR4, engine.read(X86Register.CR4) | BootLayout.CR4_TSD);
+            engine.write(X86Register.CR4, BootLayout.BOOT_CR4);
             engine.write(X86Register.RSP, BootLayout.writeBootFrame(memory, id, entry));
             engine.write(X86Register.RDI, id);
             engine.write(X86Register.RSI, vcpuCount);
