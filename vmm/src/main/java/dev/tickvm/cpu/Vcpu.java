@@ -46,6 +46,7 @@ public final class Vcpu implements AutoCloseable {
     private final TrapMode mode;
     private final PatchTable patches;
 
+    private VcpuRunState runState = VcpuRunState.RUNNABLE;
     private long rip;
     private long blocks;
     private long chargedBlocks;
@@ -139,9 +140,49 @@ public final class Vcpu implements AutoCloseable {
      * Runs the guest until something needs the VMM, or until {@code blockQuantum} more blocks
      * have run. Trapped time instructions are emulated here without returning. Exits that pile
      * up in one run (several flagged OUTs in one block) are returned one per call, in order,
-     * before the guest runs again.
+     * before the guest runs again. A HLT or a fault changes the {@link #runState}.
+     *
+     * @throws IllegalStateException if the vCPU is halted or faulted
      */
     public VcpuExit run(long blockQuantum) {
+        if (!runState.runnable()) {
+            throw new IllegalStateException("vCPU " + id + " cannot run: " + runState);
+        }
+        VcpuExit exit = next(blockQuantum);
+        switch (exit) {
+            case VcpuExit.Halted h -> runState = runState instanceof VcpuRunState.WakePending
+                    ? VcpuRunState.RUNNABLE : VcpuRunState.HALTED;
+            case VcpuExit.Fault f -> runState = new VcpuRunState.Faulted(f);
+            case VcpuExit.Preempted _, VcpuExit.IoOut _ -> {
+            }
+        }
+        return exit;
+    }
+
+    /**
+     * Whether the scheduler may run this vCPU: it leaves {@link VcpuRunState#RUNNABLE} by a HLT
+     * or a fault, and comes back by {@link #wake}.
+     */
+    public VcpuRunState runState() {
+        return runState;
+    }
+
+    /**
+     * Makes a halted vCPU runnable again, as an interrupt would: it resumes after its HLT. A
+     * vCPU that is not halted yet keeps the wake-up pending and its next HLT returns at once; a
+     * faulted vCPU stays faulted.
+     */
+    public void wake() {
+        runState = switch (runState) {
+            case VcpuRunState.Halted h -> VcpuRunState.RUNNABLE;
+            case VcpuRunState.Runnable r -> VcpuRunState.WAKE_PENDING;
+            case VcpuRunState.WakePending w -> w;
+            case VcpuRunState.Faulted f -> f;
+        };
+    }
+
+    /** The next exit: a queued one, else what the guest does next. */
+    private VcpuExit next(long blockQuantum) {
         if (!exitQueue.isEmpty()) {
             return exitQueue.poll();
         }

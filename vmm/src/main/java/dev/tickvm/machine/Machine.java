@@ -10,6 +10,7 @@ import dev.tickvm.cpu.TrapEmulator;
 import dev.tickvm.cpu.TrapSelfTest;
 import dev.tickvm.cpu.Vcpu;
 import dev.tickvm.cpu.VcpuExit;
+import dev.tickvm.cpu.VcpuRunState;
 import dev.tickvm.host.HostClock;
 import dev.tickvm.host.VirtualClock;
 import dev.tickvm.memory.GuestMemory;
@@ -39,8 +40,6 @@ public final class Machine implements AutoCloseable {
     private final PortIoBus bus;
     private final HostClock clock;
     private final List<Vcpu> vcpus;
-    private final boolean[] halted;
-    private final boolean[] wakePending;
     private final long quantum;
     private long budget;
     private final IoOutHandler ioOutHandler;
@@ -81,8 +80,6 @@ public final class Machine implements AutoCloseable {
             throw e;
         }
         this.vcpus = List.copyOf(created);
-        this.halted = new boolean[vcpus.size()];
-        this.wakePending = new boolean[vcpus.size()];
     }
 
     public static Builder builder() {
@@ -130,7 +127,12 @@ public final class Machine implements AutoCloseable {
 
     /** True if the vCPU executed HLT and has not been woken since. */
     public boolean isHalted(int vcpu) {
-        return halted[vcpu];
+        return runState(vcpu) instanceof VcpuRunState.Halted;
+    }
+
+    /** Whether the vCPU runs, sleeps in HLT (perhaps with a wake-up pending) or has faulted. */
+    public VcpuRunState runState(int vcpu) {
+        return vcpus.get(vcpu).runState();
     }
 
     /**
@@ -140,22 +142,29 @@ public final class Machine implements AutoCloseable {
      * sleep would be lost. The probe guest sleeps in HLT between commands.
      */
     public void wake(int vcpu) {
-        if (halted[vcpu]) {
-            halted[vcpu] = false;
-        } else {
-            wakePending[vcpu] = true;
-        }
+        vcpus.get(vcpu).wake();
+    }
+
+    /** The vCPU that gets the next scheduling turn (VM state: a snapshot keeps it). */
+    public int nextScheduled() {
+        return next;
     }
 
     /**
      * Runs the vCPUs in turn until the VM ends or pauses. A paused VM can be run again; it
-     * resumes with the vCPU after the one that paused it.
+     * resumes with the vCPU after the one that paused it. A guest fault ends the VM for good:
+     * once a vCPU has faulted, this returns that fault again without running anything.
      */
     public VmExit run() {
+        for (Vcpu v : vcpus) {
+            if (v.runState() instanceof VcpuRunState.Faulted(VcpuExit.Fault fault)) {
+                return new VmExit.Faulted(v.id(), fault);
+            }
+        }
         int n = vcpus.size();
         while (true) {
             int idle = 0;
-            while (halted[next] && idle < n) {
+            while (!vcpus.get(next).runState().runnable() && idle < n) {
                 next = (next + 1) % n;
                 idle++;
             }
@@ -174,11 +183,7 @@ public final class Machine implements AutoCloseable {
             usedBlocks += vcpu.blocks() - before;
             VmExit end = switch (exit) {
                 case VcpuExit.Preempted p -> null;
-                case VcpuExit.Halted h -> {
-                    halted[current] = !wakePending[current];
-                    wakePending[current] = false;
-                    yield null;
-                }
+                case VcpuExit.Halted h -> null; // the vCPU knows whether a wake-up was pending
                 case VcpuExit.Fault f -> new VmExit.Faulted(current, f);
                 case VcpuExit.IoOut out -> switch (ioOutHandler.onIoOut(current, out)) {
                     case IoOutHandler.IoAction.Continue c -> null;
