@@ -11,6 +11,7 @@ import dev.tickvm.cpu.TrapSelfTest;
 import dev.tickvm.cpu.Vcpu;
 import dev.tickvm.cpu.VcpuExit;
 import dev.tickvm.cpu.VcpuRunState;
+import dev.tickvm.cpu.VcpuState;
 import dev.tickvm.host.HostClock;
 import dev.tickvm.host.VirtualClock;
 import dev.tickvm.memory.GuestMemory;
@@ -18,6 +19,7 @@ import dev.tickvm.unicorn.Unicorn;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Consumer;
 import java.util.function.IntFunction;
 
 /**
@@ -60,19 +62,10 @@ public final class Machine implements AutoCloseable {
         this.memory = new GuestMemory(b.memorySize);
         List<Vcpu> created = new ArrayList<>();
         try {
-            BootLayout.writeShared(memory);
-            long end = b.loadAddress + b.code.length;
-            long stacks = BootLayout.stacksBottom(memory.size(), b.vcpus);
-            if (b.loadAddress < 0x10000 || end > stacks) {
-                throw new IllegalArgumentException(String.format(
-                        "guest image 0x%x-0x%x does not fit between 0x10000 and the vCPU stacks at 0x%x"
-                                + " (%d MiB RAM, %d vCPUs): give the VM more memory",
-                        b.loadAddress, end, stacks, memory.size() >> 20, b.vcpus));
-            }
-            memory.write(b.loadAddress, b.code);
-            for (int i = 0; i < b.vcpus; i++) {
-                TrapEmulator emulator = b.emulators.apply(i);
-                created.add(new Vcpu(i, b.vcpus, unicorn, memory, bus, clock, emulator, b.trapMode, patches, b.entry));
+            if (b.restored != null) {
+                restore(b, created);
+            } else {
+                boot(b, created);
             }
         } catch (RuntimeException e) {
             created.forEach(Vcpu::close);
@@ -80,6 +73,34 @@ public final class Machine implements AutoCloseable {
             throw e;
         }
         this.vcpus = List.copyOf(created);
+    }
+
+    /** A saved VM: guest RAM as it was, and vCPUs built from their states. */
+    private void restore(Builder b, List<Vcpu> created) {
+        // RAM first: entering a saved user-mode state runs IRETQ through the guest's own GDT.
+        b.ram.accept(memory);
+        for (int i = 0; i < b.restored.size(); i++) {
+            TrapEmulator emulator = b.emulators.apply(i);
+            created.add(Vcpu.restore(i, unicorn, memory, bus, clock, emulator, b.trapMode, patches, b.restored.get(i)));
+        }
+    }
+
+    /** A new VM: the VMM's low memory, the image, and vCPUs at the boot stub. */
+    private void boot(Builder b, List<Vcpu> created) {
+        BootLayout.writeShared(memory);
+        long end = b.loadAddress + b.code.length;
+        long stacks = BootLayout.stacksBottom(memory.size(), b.vcpus);
+        if (b.loadAddress < 0x10000 || end > stacks) {
+            throw new IllegalArgumentException(String.format(
+                    "guest image 0x%x-0x%x does not fit between 0x10000 and the vCPU stacks at 0x%x"
+                            + " (%d MiB RAM, %d vCPUs): give the VM more memory",
+                    b.loadAddress, end, stacks, memory.size() >> 20, b.vcpus));
+        }
+        memory.write(b.loadAddress, b.code);
+        for (int i = 0; i < b.vcpus; i++) {
+            TrapEmulator emulator = b.emulators.apply(i);
+            created.add(new Vcpu(i, b.vcpus, unicorn, memory, bus, clock, emulator, b.trapMode, patches, b.entry));
+        }
     }
 
     public static Builder builder() {
@@ -218,6 +239,8 @@ public final class Machine implements AutoCloseable {
         private long loadAddress;
         private long entry;
         private byte[] code;
+        private List<VcpuState> restored;
+        private Consumer<GuestMemory> ram;
 
         private Builder() {
         }
@@ -295,9 +318,28 @@ public final class Machine implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Builds the VM from saved vCPU states instead of booting an image: one vCPU per state,
+         * vCPU i from state i. {@code ram} fills the new guest memory (memorySize bytes) with what
+         * it held at the save, patched sites put back ({@link PatchTable#unpatched}); the patch
+         * table starts empty and fills again as the guest traps. Everything else (clock, trap
+         * emulators, devices) is configured as for a new VM, from their own saved states.
+         */
+        public Builder restore(List<VcpuState> vcpuStates, Consumer<GuestMemory> ram) {
+            if (vcpuStates.isEmpty() || vcpuStates.size() > BootLayout.MAX_VCPUS) {
+                throw new IllegalArgumentException("a VM has 1 to " + BootLayout.MAX_VCPUS + " vCPUs, got "
+                        + vcpuStates.size() + " states");
+            }
+            this.restored = List.copyOf(vcpuStates);
+            this.ram = Objects.requireNonNull(ram);
+            this.vcpus = restored.size();
+            return this;
+        }
+
         public Machine build() {
-            if (code == null) {
-                throw new IllegalStateException("no guest image given");
+            if ((code == null) == (restored == null)) {
+                throw new IllegalStateException(code == null ? "no guest image given"
+                        : "a VM either boots an image or restores states, not both");
             }
             if (emulators == null) {
                 HostClock c = clock;
