@@ -8,7 +8,9 @@ import dev.tickvm.machine.IoOutHandler;
 import dev.tickvm.machine.Machine;
 import dev.tickvm.memory.GuestMemory;
 import dev.tickvm.unicorn.CpuModel;
+import dev.tickvm.unicorn.DescriptorRegister;
 import dev.tickvm.unicorn.Engine;
+import dev.tickvm.unicorn.SegmentDescriptorRegister;
 import dev.tickvm.unicorn.Unicorn;
 import dev.tickvm.unicorn.UnicornError;
 import dev.tickvm.unicorn.X86Register;
@@ -18,7 +20,7 @@ import java.nio.ByteOrder;
 /**
  * The hand-made guests of the benchmarks, and the two ways to run them: a normal {@link Machine}
  * (vCPU scheduler, block hook, trap emulation) and a bare {@link Engine} set up the way a vCPU
- * is (same RAM layout, GDT, CR4.TSD, CPL3 entry through the boot stub) but with no block hook.
+ * is (same RAM layout, GDT, boot CR4, CPL3 entry through the boot stub) but with no block hook.
  *
  * <p>Every guest is endless and signals with an OUT to port 0xf4 every n loop iterations: each
  * OUT pauses the Machine (or stops the bare engine), and running it again does the next n. So
@@ -90,7 +92,7 @@ final class Guests {
 
     /**
      * A bare engine over fresh guest RAM holding {@code code}, set up like Vcpu's constructor
-     * (HASWELL, RAM mapped at 0, GDT, CR4.TSD, boot frame, RDI/RSI/RDX), with only a port-out
+     * (HASWELL, RAM mapped at 0, GDT, boot CR4, boot frame, RDI/RSI/RDX), with only a port-out
      * hook, which stops the engine at the guest's OUT. Run it with {@link #start}.
      */
     static final class RawEngine implements AutoCloseable {
@@ -107,8 +109,9 @@ final class Guests {
             engine = Unicorn.get().openX86_64();
             engine.setCpuModel(CpuModel.HASWELL);
             engine.mapHostMemory(0, memory.segment());
-            engine.writeGdtr(BootLayout.GDT_BASE, BootLayout.gdtLimit());
-            engine.write(X86Register.CR4, engine.read(X86Register.CR4) | BootLayout.CR4_TSD);
+            engine.write(DescriptorRegister.GDTR,
+                    SegmentDescriptorRegister.table(BootLayout.GDT_BASE, BootLayout.gdtLimit()));
+            engine.write(X86Register.CR4, BootLayout.BOOT_CR4);
             engine.write(X86Register.RSP, frame);
             engine.write(X86Register.RDI, 0);
             engine.write(X86Register.RSI, 1);

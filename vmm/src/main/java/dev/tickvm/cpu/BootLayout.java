@@ -18,7 +18,8 @@ import dev.tickvm.memory.GuestMemory;
  * Why CPL3: RDTSC (with CR4.TSD), RDTSCP, RDMSR, WRMSR and HLT then raise #GP, which is how the
  * VMM gets to emulate them (Unicorn has no instruction hooks for MSRs, and executes them itself
  * at CPL0). Writing CS through Unicorn does not change the CPL in 64-bit mode, so the vCPU starts
- * at a CPL0 stub whose IRETQ pops a user-mode frame.
+ * at a CPL0 stub whose IRETQ pops a user-mode frame. A vCPU restored from a saved state re-enters
+ * user mode through the same stub and its frame slot (see RegisterFile).
  */
 public final class BootLayout {
     public static final long GDT_BASE = 0x1000;
@@ -35,6 +36,18 @@ public final class BootLayout {
     public static final long USER_RFLAGS = 0x3002;
     /** CR4.TSD: RDTSC and RDTSCP fault outside CPL0. */
     public static final long CR4_TSD = 1L << 2;
+    /** CR4.OSFXSR: SSE instructions (and FXSAVE's SSE part) are enabled. */
+    public static final long CR4_OSFXSR = 1L << 9;
+    /** CR4.OSXMMEXCPT: unmasked SSE exceptions raise #XM rather than #UD. */
+    public static final long CR4_OSXMMEXCPT = 1L << 10;
+    /** CR4.FSGSBASE: RDFSBASE/WRFSBASE/RDGSBASE/WRGSBASE work at CPL3, as Linux allows since 5.9. */
+    public static final long CR4_FSGSBASE = 1L << 16;
+    /**
+     * CR4 at boot. Unicorn resets CR4 to 0 while its internal flags say "SSE on"; on 2.1.x any CR4
+     * write recomputes those flags from the value (2.0.1 stores the value only), so without
+     * OSFXSR here SSE would raise #UD on 2.1.x once CR4.TSD was set (BootProtocolTest).
+     */
+    public static final long BOOT_CR4 = CR4_TSD | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE;
 
     private static final long[] GDT = {
         0L,
@@ -43,8 +56,10 @@ public final class BootLayout {
         0x00CFF2000000FFFFL, // 0x18 user data, DPL 3
         0x00AFFA000000FFFFL, // 0x20 user code, 64-bit, DPL 3
     };
-    private static final byte IRETQ_0 = 0x48;
-    private static final byte IRETQ_1 = (byte) 0xcf;
+    /** IRETQ. */
+    static final byte[] STUB = {0x48, (byte) 0xcf};
+    /** The five quadwords IRETQ pops: RIP, CS, RFLAGS, RSP, SS. */
+    static final int IRET_FRAME_LENGTH = 40;
 
     private BootLayout() {
     }
@@ -59,7 +74,12 @@ public final class BootLayout {
         for (int i = 0; i < GDT.length; i++) {
             memory.writeLong(GDT_BASE + i * 8L, GDT[i]);
         }
-        memory.write(BOOT_STUB, new byte[] {IRETQ_0, IRETQ_1});
+        writeStub(memory);
+    }
+
+    /** The boot stub: one IRETQ. */
+    static void writeStub(GuestMemory memory) {
+        memory.write(BOOT_STUB, STUB.clone());
     }
 
     /** Top of vCPU {@code id}'s stack (it grows down). */
@@ -74,12 +94,22 @@ public final class BootLayout {
 
     /** Writes vCPU {@code id}'s IRETQ frame and returns the RSP to start the stub with. */
     public static long writeBootFrame(GuestMemory memory, int id, long entry) {
-        long frame = BOOT_FRAMES + id * BOOT_FRAME_SIZE;
-        memory.writeLong(frame, entry);
-        memory.writeLong(frame + 8, USER_CS);
-        memory.writeLong(frame + 16, USER_RFLAGS);
-        memory.writeLong(frame + 24, stackTop(memory, id));
-        memory.writeLong(frame + 32, USER_DS);
+        return writeIretFrame(memory, id, entry, USER_CS, USER_RFLAGS, stackTop(memory, id), USER_DS);
+    }
+
+    /** Where vCPU {@code id}'s IRETQ frame lives. */
+    static long frameAddress(int id) {
+        return BOOT_FRAMES + id * BOOT_FRAME_SIZE;
+    }
+
+    /** Writes an IRETQ frame in vCPU {@code id}'s slot and returns the RSP to start the stub with. */
+    static long writeIretFrame(GuestMemory memory, int id, long rip, int cs, long rflags, long rsp, int ss) {
+        long frame = frameAddress(id);
+        memory.writeLong(frame, rip);
+        memory.writeLong(frame + 8, cs);
+        memory.writeLong(frame + 16, rflags);
+        memory.writeLong(frame + 24, rsp);
+        memory.writeLong(frame + 32, ss);
         return frame;
     }
 }

@@ -4,8 +4,10 @@ import dev.tickvm.bus.PortIoBus;
 import dev.tickvm.host.HostClock;
 import dev.tickvm.memory.GuestMemory;
 import dev.tickvm.unicorn.CpuModel;
+import dev.tickvm.unicorn.DescriptorRegister;
 import dev.tickvm.unicorn.Engine;
 import dev.tickvm.unicorn.RegisterBatch;
+import dev.tickvm.unicorn.SegmentDescriptorRegister;
 import dev.tickvm.unicorn.Unicorn;
 import dev.tickvm.unicorn.UnicornError;
 import dev.tickvm.unicorn.X86Register;
@@ -44,6 +46,7 @@ public final class Vcpu implements AutoCloseable {
     private final TrapMode mode;
     private final PatchTable patches;
 
+    private VcpuRunState runState;
     private long rip;
     private long blocks;
     private long chargedBlocks;
@@ -66,6 +69,51 @@ public final class Vcpu implements AutoCloseable {
      */
     public Vcpu(int id, int vcpuCount, Unicorn unicorn, GuestMemory memory, PortIoBus bus, HostClock clock,
             TrapEmulator emulator, TrapMode mode, PatchTable patches, long entry) {
+        this(id, unicorn, memory, bus, clock, emulator, mode, patches, VcpuRunState.RUNNABLE, engine -> {
+            engine.write(DescriptorRegister.GDTR,
+                    SegmentDescriptorRegister.table(BootLayout.GDT_BASE, BootLayout.gdtLimit()));
+            engine.write(X86Register.CR4, BootLayout.BOOT_CR4);
+            engine.write(X86Register.RSP, BootLayout.writeBootFrame(memory, id, entry));
+            engine.write(X86Register.RDI, id);
+            engine.write(X86Register.RSI, vcpuCount);
+            engine.write(X86Register.RDX, memory.size());
+            return BootLayout.BOOT_STUB;
+        });
+    }
+
+    /**
+     * Builds a vCPU from a saved state, over guest memory that holds what it held when the state
+     * was saved (with patched sites put back, see {@link PatchTable}). What a state does not
+     * carry comes as arguments: the emulator (the kvm layer restores its own state), the bus,
+     * the clock and the patch table.
+     *
+     * <p>The engine is then read back and must hold exactly the saved registers: a Unicorn that
+     * cannot hold a value (e.g. 2.0.1, which offers no EFER.NXE) fails here rather than running
+     * the guest on a different CPU state.
+     *
+     * @throws IllegalArgumentException if this Unicorn cannot enter or hold the saved state
+     */
+    public static Vcpu restore(int id, Unicorn unicorn, GuestMemory memory, PortIoBus bus, HostClock clock,
+            TrapEmulator emulator, TrapMode mode, PatchTable patches, VcpuState state) {
+        return new Vcpu(id, unicorn, memory, bus, clock, emulator, mode, patches, state.runState(), engine -> {
+            long rip = RegisterFile.load(engine, memory, id, state);
+            String difference = RegisterFile.firstDifference(state, RegisterFile.save(engine, rip, state.runState()));
+            if (difference != null) {
+                throw new IllegalArgumentException("vCPU " + id + " cannot be restored on " + unicorn.describe() + ": "
+                        + difference);
+            }
+            return rip;
+        });
+    }
+
+    /** Puts a fresh engine (RAM mapped, no hooks yet) into the vCPU's first state; returns where it resumes. */
+    @FunctionalInterface
+    private interface Entry {
+        long enter(Engine engine);
+    }
+
+    private Vcpu(int id, Unicorn unicorn, GuestMemory memory, PortIoBus bus, HostClock clock, TrapEmulator emulator,
+            TrapMode mode, PatchTable patches, VcpuRunState runState, Entry entry) {
         if (id < 0 || id >= BootLayout.MAX_VCPUS) {
             throw new IllegalArgumentException("vCPU id " + id + " out of range 0.." + (BootLayout.MAX_VCPUS - 1));
         }
@@ -76,18 +124,14 @@ public final class Vcpu implements AutoCloseable {
         this.emulator = emulator;
         this.mode = mode;
         this.patches = patches;
+        this.runState = runState;
         // 2.0.1 re-runs the current block when stopped from an IN/OUT hook: defer to the next block.
         this.stopInIoHook = !unicorn.version().hasKnown201Defects();
         this.engine = unicorn.openX86_64();
         try {
             engine.setCpuModel(CpuModel.HASWELL);
             engine.mapHostMemory(0, memory.segment());
-            engine.writeGdtr(BootLayout.GDT_BASE, BootLayout.gdtLimit());
-            engine.write(X86Register.CR4, engine.read(X86Register.CR4) | BootLayout.CR4_TSD);
-            engine.write(X86Register.RSP, BootLayout.writeBootFrame(memory, id, entry));
-            engine.write(X86Register.RDI, id);
-            engine.write(X86Register.RSI, vcpuCount);
-            engine.write(X86Register.RDX, memory.size());
+            this.rip = entry.enter(engine);
             engine.onInterrupt(this::onException);
             engine.onBlock(this::onBlock);
             engine.onPortIn(this::onPortIn);
@@ -100,7 +144,6 @@ public final class Vcpu implements AutoCloseable {
             engine.close();
             throw e;
         }
-        this.rip = BootLayout.BOOT_STUB;
     }
 
     public int id() {
@@ -127,7 +170,7 @@ public final class Vcpu implements AutoCloseable {
         return patchedTraps;
     }
 
-    /** Direct register access for the VMM (tests, the probe, snapshots). */
+    /** Direct register access for the VMM (tests, the probe). Snapshots use {@link #saveState}. */
     public Engine engine() {
         return engine;
     }
@@ -136,9 +179,81 @@ public final class Vcpu implements AutoCloseable {
      * Runs the guest until something needs the VMM, or until {@code blockQuantum} more blocks
      * have run. Trapped time instructions are emulated here without returning. Exits that pile
      * up in one run (several flagged OUTs in one block) are returned one per call, in order,
-     * before the guest runs again.
+     * before the guest runs again. A HLT or a fault changes the {@link #runState}.
+     *
+     * @throws IllegalStateException if the vCPU is halted or faulted
      */
     public VcpuExit run(long blockQuantum) {
+        if (!runState.runnable()) {
+            throw new IllegalStateException("vCPU " + id + " cannot run: " + runState);
+        }
+        VcpuExit exit = next(blockQuantum);
+        switch (exit) {
+            case VcpuExit.Halted h -> runState = runState instanceof VcpuRunState.WakePending
+                    ? VcpuRunState.RUNNABLE : VcpuRunState.HALTED;
+            case VcpuExit.Fault f -> runState = new VcpuRunState.Faulted(f);
+            case VcpuExit.Preempted _, VcpuExit.IoOut _ -> {
+            }
+        }
+        return exit;
+    }
+
+    /**
+     * Whether the scheduler may run this vCPU: it leaves {@link VcpuRunState#RUNNABLE} by a HLT
+     * or a fault, and comes back by {@link #wake}.
+     */
+    public VcpuRunState runState() {
+        return runState;
+    }
+
+    /**
+     * Makes a halted vCPU runnable again, as an interrupt would: it resumes after its HLT. A
+     * vCPU that is not halted yet keeps the wake-up pending and its next HLT returns at once; a
+     * faulted vCPU stays faulted.
+     */
+    public void wake() {
+        runState = switch (runState) {
+            case VcpuRunState.Halted h -> VcpuRunState.RUNNABLE;
+            case VcpuRunState.Runnable r -> VcpuRunState.WAKE_PENDING;
+            case VcpuRunState.WakePending w -> w;
+            case VcpuRunState.Faulted f -> f;
+        };
+    }
+
+    /**
+     * Everything the guest can observe of this vCPU, for a snapshot ({@link VcpuState}). Call it
+     * between turns, when {@link #run} has returned.
+     *
+     * <p>RIP is where the vCPU resumes, which is not always what the engine says: past a HLT it
+     * halted on, say. A RIP inside the NOP padding of a patched site (an engine can stop there,
+     * right after the INT n) is moved past the site, because a snapshot stores guest memory with
+     * the original instruction put back, and resuming in its middle would run the wrong bytes.
+     *
+     * @throws IllegalStateException if exits from the last turn are still queued: run the vCPU
+     *                               until they are all returned
+     */
+    public VcpuState saveState() {
+        if (!exitQueue.isEmpty()) {
+            throw new IllegalStateException("vCPU " + id + " has " + exitQueue.size()
+                    + " queued exits the VMM has not seen; run it until they are returned, then save");
+        }
+        return RegisterFile.save(engine, resumeAddress(), runState);
+    }
+
+    /** {@link #rip}, or the end of the patched site whose padding it points into. */
+    private long resumeAddress() {
+        for (int back = 1; back < TrapDecoder.MAX_INSTRUCTION_LENGTH; back++) {
+            PatchTable.Site site = patches.at(rip - back);
+            if (site != null) {
+                int length = site.original().length;
+                return back < length ? site.address() + length : rip;
+            }
+        }
+        return rip;
+    }
+
+    /** The next exit: a queued one, else what the guest does next. */
+    private VcpuExit next(long blockQuantum) {
         if (!exitQueue.isEmpty()) {
             return exitQueue.poll();
         }

@@ -1,6 +1,8 @@
 package dev.tickvm.cpu;
 
+import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.Objects;
 
 /**
  * Why {@link Vcpu#run} returned: a closed set, handled by exhaustive switches. Trapped time
@@ -27,6 +29,34 @@ public sealed interface VcpuExit {
      * @param bytes  the instruction bytes at RIP (up to 15, fewer near the end of RAM)
      */
     record Fault(FaultKind kind, long rip, int vector, byte[] bytes, String detail) implements VcpuExit {
+        public Fault {
+            Objects.requireNonNull(kind, "kind");
+            Objects.requireNonNull(detail, "detail");
+            bytes = bytes.clone();
+        }
+
+        @Override
+        public byte[] bytes() {
+            return bytes.clone();
+        }
+
+        /** By value, bytes included: a fault is part of a saved vCPU state, compared after a restore. */
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Fault f && kind == f.kind && rip == f.rip && vector == f.vector
+                    && Arrays.equals(bytes, f.bytes) && detail.equals(f.detail);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(kind, rip, vector, Arrays.hashCode(bytes), detail);
+        }
+
+        @Override
+        public String toString() {
+            return "Fault[" + message() + "]";
+        }
+
         public String message() {
             StringBuilder sb = new StringBuilder(kind.description());
             if (!detail.isEmpty()) {

@@ -10,6 +10,8 @@ import dev.tickvm.cpu.TrapEmulator;
 import dev.tickvm.cpu.TrapSelfTest;
 import dev.tickvm.cpu.Vcpu;
 import dev.tickvm.cpu.VcpuExit;
+import dev.tickvm.cpu.VcpuRunState;
+import dev.tickvm.cpu.VcpuState;
 import dev.tickvm.host.HostClock;
 import dev.tickvm.host.VirtualClock;
 import dev.tickvm.memory.GuestMemory;
@@ -17,6 +19,7 @@ import dev.tickvm.unicorn.Unicorn;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Consumer;
 import java.util.function.IntFunction;
 
 /**
@@ -39,8 +42,7 @@ public final class Machine implements AutoCloseable {
     private final PortIoBus bus;
     private final HostClock clock;
     private final List<Vcpu> vcpus;
-    private final boolean[] halted;
-    private final boolean[] wakePending;
+    /** vCPUs created but kept from running until woken ({@link #park}). */
     private final boolean[] parked;
     private final long quantum;
     private long budget;
@@ -62,19 +64,10 @@ public final class Machine implements AutoCloseable {
         this.memory = new GuestMemory(b.memorySize);
         List<Vcpu> created = new ArrayList<>();
         try {
-            BootLayout.writeShared(memory);
-            long end = b.loadAddress + b.code.length;
-            long stacks = BootLayout.stacksBottom(memory.size(), b.vcpus);
-            if (b.loadAddress < 0x10000 || end > stacks) {
-                throw new IllegalArgumentException(String.format(
-                        "guest image 0x%x-0x%x does not fit between 0x10000 and the vCPU stacks at 0x%x"
-                                + " (%d MiB RAM, %d vCPUs): give the VM more memory",
-                        b.loadAddress, end, stacks, memory.size() >> 20, b.vcpus));
-            }
-            memory.write(b.loadAddress, b.code);
-            for (int i = 0; i < b.vcpus; i++) {
-                TrapEmulator emulator = b.emulators.apply(i);
-                created.add(new Vcpu(i, b.vcpus, unicorn, memory, bus, clock, emulator, b.trapMode, patches, b.entry));
+            if (b.restored != null) {
+                restore(b, created);
+            } else {
+                boot(b, created);
             }
         } catch (RuntimeException e) {
             created.forEach(Vcpu::close);
@@ -82,9 +75,35 @@ public final class Machine implements AutoCloseable {
             throw e;
         }
         this.vcpus = List.copyOf(created);
-        this.halted = new boolean[vcpus.size()];
-        this.wakePending = new boolean[vcpus.size()];
         this.parked = new boolean[vcpus.size()];
+    }
+
+    /** A saved VM: guest RAM as it was, and vCPUs built from their states. */
+    private void restore(Builder b, List<Vcpu> created) {
+        // RAM first: entering a saved user-mode state runs IRETQ through the guest's own GDT.
+        b.ram.accept(memory);
+        for (int i = 0; i < b.restored.size(); i++) {
+            TrapEmulator emulator = b.emulators.apply(i);
+            created.add(Vcpu.restore(i, unicorn, memory, bus, clock, emulator, b.trapMode, patches, b.restored.get(i)));
+        }
+    }
+
+    /** A new VM: the VMM's low memory, the image, and vCPUs at the boot stub. */
+    private void boot(Builder b, List<Vcpu> created) {
+        BootLayout.writeShared(memory);
+        long end = b.loadAddress + b.code.length;
+        long stacks = BootLayout.stacksBottom(memory.size(), b.vcpus);
+        if (b.loadAddress < 0x10000 || end > stacks) {
+            throw new IllegalArgumentException(String.format(
+                    "guest image 0x%x-0x%x does not fit between 0x10000 and the vCPU stacks at 0x%x"
+                            + " (%d MiB RAM, %d vCPUs): give the VM more memory",
+                    b.loadAddress, end, stacks, memory.size() >> 20, b.vcpus));
+        }
+        memory.write(b.loadAddress, b.code);
+        for (int i = 0; i < b.vcpus; i++) {
+            TrapEmulator emulator = b.emulators.apply(i);
+            created.add(new Vcpu(i, b.vcpus, unicorn, memory, bus, clock, emulator, b.trapMode, patches, b.entry));
+        }
     }
 
     public static Builder builder() {
@@ -132,7 +151,12 @@ public final class Machine implements AutoCloseable {
 
     /** True if the vCPU executed HLT and has not been woken since. */
     public boolean isHalted(int vcpu) {
-        return halted[vcpu];
+        return runState(vcpu) instanceof VcpuRunState.Halted;
+    }
+
+    /** Whether the vCPU runs, sleeps in HLT (perhaps with a wake-up pending) or has faulted. */
+    public VcpuRunState runState(int vcpu) {
+        return vcpus.get(vcpu).runState();
     }
 
     /**
@@ -142,16 +166,15 @@ public final class Machine implements AutoCloseable {
      * sleep would be lost. The probe guest sleeps in HLT between commands.
      */
     public void wake(int vcpu) {
-        if (parked[vcpu]) {
-            // It has not run yet, so it has not reached its HLT either.
-            parked[vcpu] = false;
-            halted[vcpu] = false;
-            wakePending[vcpu] = true;
-        } else if (halted[vcpu]) {
-            halted[vcpu] = false;
-        } else {
-            wakePending[vcpu] = true;
-        }
+        // A parked vCPU has not run, so it has not reached its HLT either: the wake-up stays
+        // pending for it.
+        parked[vcpu] = false;
+        vcpus.get(vcpu).wake();
+    }
+
+    /** The vCPU that gets the next scheduling turn (VM state: a snapshot keeps it). */
+    public int nextScheduled() {
+        return next;
     }
 
     /**
@@ -164,18 +187,23 @@ public final class Machine implements AutoCloseable {
             throw new IllegalStateException("vCPU " + vcpu + " has already run");
         }
         parked[vcpu] = true;
-        halted[vcpu] = true;
     }
 
     /**
      * Runs the vCPUs in turn until the VM ends or pauses. A paused VM can be run again; it
-     * resumes with the vCPU after the one that paused it.
+     * resumes with the vCPU after the one that paused it. A guest fault ends the VM for good:
+     * once a vCPU has faulted, this returns that fault again without running anything.
      */
     public VmExit run() {
+        for (Vcpu v : vcpus) {
+            if (v.runState() instanceof VcpuRunState.Faulted(VcpuExit.Fault fault)) {
+                return new VmExit.Faulted(v.id(), fault);
+            }
+        }
         int n = vcpus.size();
         while (true) {
             int idle = 0;
-            while (halted[next] && idle < n) {
+            while ((parked[next] || !vcpus.get(next).runState().runnable()) && idle < n) {
                 next = (next + 1) % n;
                 idle++;
             }
@@ -194,11 +222,7 @@ public final class Machine implements AutoCloseable {
             usedBlocks += vcpu.blocks() - before;
             VmExit end = switch (exit) {
                 case VcpuExit.Preempted p -> null;
-                case VcpuExit.Halted h -> {
-                    halted[current] = !wakePending[current];
-                    wakePending[current] = false;
-                    yield null;
-                }
+                case VcpuExit.Halted h -> null; // the vCPU knows whether a wake-up was pending
                 case VcpuExit.Fault f -> new VmExit.Faulted(current, f);
                 case VcpuExit.IoOut out -> switch (ioOutHandler.onIoOut(current, out)) {
                     case IoOutHandler.IoAction.Continue c -> null;
@@ -233,6 +257,8 @@ public final class Machine implements AutoCloseable {
         private long loadAddress;
         private long entry;
         private byte[] code;
+        private List<VcpuState> restored;
+        private Consumer<GuestMemory> ram;
 
         private Builder() {
         }
@@ -310,9 +336,28 @@ public final class Machine implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Builds the VM from saved vCPU states instead of booting an image: one vCPU per state,
+         * vCPU i from state i. {@code ram} fills the new guest memory (memorySize bytes) with what
+         * it held at the save, patched sites put back ({@link PatchTable#unpatched}); the patch
+         * table starts empty and fills again as the guest traps. Everything else (clock, trap
+         * emulators, devices) is configured as for a new VM, from their own saved states.
+         */
+        public Builder restore(List<VcpuState> vcpuStates, Consumer<GuestMemory> ram) {
+            if (vcpuStates.isEmpty() || vcpuStates.size() > BootLayout.MAX_VCPUS) {
+                throw new IllegalArgumentException("a VM has 1 to " + BootLayout.MAX_VCPUS + " vCPUs, got "
+                        + vcpuStates.size() + " states");
+            }
+            this.restored = List.copyOf(vcpuStates);
+            this.ram = Objects.requireNonNull(ram);
+            this.vcpus = restored.size();
+            return this;
+        }
+
         public Machine build() {
-            if (code == null) {
-                throw new IllegalStateException("no guest image given");
+            if ((code == null) == (restored == null)) {
+                throw new IllegalStateException(code == null ? "no guest image given"
+                        : "a VM either boots an image or restores states, not both");
             }
             if (emulators == null) {
                 HostClock c = clock;

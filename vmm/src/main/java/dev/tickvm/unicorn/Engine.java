@@ -14,6 +14,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.util.Objects;
 
 /**
  * One Unicorn x86-64 engine (one uc_engine). Not thread-safe: an engine is driven by one thread
@@ -33,7 +34,10 @@ public final class Engine implements AutoCloseable {
     private static final int INSN_IN = 218;
     private static final int INSN_OUT = 500;
     private static final int INSN_CPUID = 113;
-    private static final int REG_GDTR = 243;
+    private static final int REG_FP0 = 82;
+    private static final int REG_XMM0 = 122;
+    private static final int REG_MSR = 248;
+    private static final int MMR_SIZE = 24;
     private static final int CTL_IO_WRITE = 1;
     private static final int CTL_CPU_MODEL = 7;
     private static final int CTL_TB_REMOVE_CACHE = 9;
@@ -100,41 +104,111 @@ public final class Engine implements AutoCloseable {
     // ---- registers -------------------------------------------------------------------------
 
     public long read(X86Register register) {
-        // 16-bit registers (selectors) write only 2 bytes: clear the whole slot first.
+        // Narrow registers (selectors, FPCW, MXCSR) write only 2 or 4 bytes: clear the slot first.
         scratch.set(JAVA_LONG, 0, 0L);
-        try {
-            unicorn.check("uc_reg_read(" + register + ")", (int) unicorn.ucRegRead.invokeExact(handle, register.id, scratch));
-        } catch (UnicornException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new UnicornException("uc_reg_read failed", t);
-        }
+        readScratch(register.id, register);
         return scratch.get(JAVA_LONG, 0);
     }
 
     public void write(X86Register register, long value) {
         scratch.set(JAVA_LONG, 0, value);
+        writeScratch(register.id, register);
+    }
+
+    /** x87 physical register R{@code index} (0-7, FP0-FP7); ST(i) is R((TOP + i) mod 8). */
+    public Float80 readX87(int index) {
+        int id = REG_FP0 + Objects.checkIndex(index, 8);
+        scratch.asSlice(0, 16).fill((byte) 0);
+        readScratch(id, "FP" + index);
+        return new Float80(scratch.get(JAVA_LONG, 0), Short.toUnsignedInt(scratch.get(JAVA_SHORT, 8)));
+    }
+
+    /** Writes x87 physical register R{@code index}; the tag word is written separately (FPTAG). */
+    public void writeX87(int index, Float80 value) {
+        int id = REG_FP0 + Objects.checkIndex(index, 8);
+        scratch.set(JAVA_LONG, 0, value.significand());
+        scratch.set(JAVA_SHORT, 8, (short) value.signExponent());
+        writeScratch(id, "FP" + index);
+    }
+
+    /** XMM{@code index} (0-15). */
+    public Vector128 readXmm(int index) {
+        int id = REG_XMM0 + Objects.checkIndex(index, 16);
+        scratch.asSlice(0, 16).fill((byte) 0);
+        readScratch(id, "XMM" + index);
+        return new Vector128(scratch.get(JAVA_LONG, 0), scratch.get(JAVA_LONG, 8));
+    }
+
+    public void writeXmm(int index, Vector128 value) {
+        int id = REG_XMM0 + Objects.checkIndex(index, 16);
+        scratch.set(JAVA_LONG, 0, value.low());
+        scratch.set(JAVA_LONG, 8, value.high());
+        writeScratch(id, "XMM" + index);
+    }
+
+    /**
+     * An MSR as the emulated CPU holds it (uc_x86_msr: u32 index, pad, u64 value). Unicorn runs
+     * its RDMSR emulation: an MSR it does not know reads 0, with no error.
+     */
+    public long readMsr(int index) {
+        scratch.asSlice(0, 16).fill((byte) 0);
+        scratch.set(JAVA_INT, 0, index);
+        readScratch(REG_MSR, msrName(index));
+        return scratch.get(JAVA_LONG, 8);
+    }
+
+    /** Unicorn runs its WRMSR emulation: a write to an MSR it does not know is dropped, with no error. */
+    public void writeMsr(int index, long value) {
+        scratch.asSlice(0, 16).fill((byte) 0);
+        scratch.set(JAVA_INT, 0, index);
+        scratch.set(JAVA_LONG, 8, value);
+        writeScratch(REG_MSR, msrName(index));
+    }
+
+    private static String msrName(int index) {
+        return String.format("MSR 0x%x", index & 0xffff_ffffL);
+    }
+
+    /** GDTR, IDTR, LDTR or TR (uc_x86_mmr: u16 selector, pad, u64 base, u32 limit, u32 flags). */
+    public SegmentDescriptorRegister read(DescriptorRegister register) {
+        // GDTR and IDTR fill in only base and limit.
+        scratch.asSlice(0, MMR_SIZE).fill((byte) 0);
+        readScratch(register.id, register);
+        return new SegmentDescriptorRegister(Short.toUnsignedInt(scratch.get(JAVA_SHORT, 0)), scratch.get(JAVA_LONG, 8),
+                scratch.get(JAVA_INT, 16), scratch.get(JAVA_INT, 20));
+    }
+
+    public void write(DescriptorRegister register, SegmentDescriptorRegister value) {
+        scratch.asSlice(0, MMR_SIZE).fill((byte) 0);
+        scratch.set(JAVA_SHORT, 0, (short) value.selector());
+        scratch.set(JAVA_LONG, 8, value.base());
+        scratch.set(JAVA_INT, 16, value.limit());
+        scratch.set(JAVA_INT, 20, value.flags());
+        writeScratch(register.id, register);
+    }
+
+    /** uc_reg_read of register {@code id} into the scratch buffer; {@code what} names it in errors. */
+    private void readScratch(int id, Object what) {
+        int code;
         try {
-            unicorn.check("uc_reg_write(" + register + ")", (int) unicorn.ucRegWrite.invokeExact(handle, register.id, scratch));
-        } catch (UnicornException e) {
-            throw e;
+            code = (int) unicorn.ucRegRead.invokeExact(handle, id, scratch);
         } catch (Throwable t) {
-            throw new UnicornException("uc_reg_write failed", t);
+            throw new UnicornException("uc_reg_read failed", t);
+        }
+        if (code != 0) {
+            unicorn.check("uc_reg_read(" + what + ")", code);
         }
     }
 
-    /** Loads GDTR (uc_x86_mmr: u16 selector, pad, u64 base, u32 limit, u32 flags). */
-    public void writeGdtr(long base, int limit) {
-        scratch.fill((byte) 0);
-        scratch.set(JAVA_SHORT, 0, (short) 0);
-        scratch.set(JAVA_LONG, 8, base);
-        scratch.set(JAVA_INT, 16, limit);
+    private void writeScratch(int id, Object what) {
+        int code;
         try {
-            unicorn.check("uc_reg_write(GDTR)", (int) unicorn.ucRegWrite.invokeExact(handle, REG_GDTR, scratch));
-        } catch (UnicornException e) {
-            throw e;
+            code = (int) unicorn.ucRegWrite.invokeExact(handle, id, scratch);
         } catch (Throwable t) {
-            throw new UnicornException("uc_reg_write(GDTR) failed", t);
+            throw new UnicornException("uc_reg_write failed", t);
+        }
+        if (code != 0) {
+            unicorn.check("uc_reg_write(" + what + ")", code);
         }
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import dev.tickvm.cpu.FaultKind;
 import dev.tickvm.cpu.TrapMode;
 import dev.tickvm.cpu.VcpuExit;
+import dev.tickvm.cpu.VcpuRunState;
 import dev.tickvm.images.GuestImage;
 import dev.tickvm.images.GuestImages;
 import dev.tickvm.testing.Guests;
@@ -147,6 +148,19 @@ class GuestFaultTest {
             assertEquals(5, exit.exitCode());
             assertEquals(String.format("guest ran 100,000 blocks without stopping (the budget); vCPU 0 was at RIP 0x%x",
                     spin), exit.describe());
+        }
+    }
+
+    @Test
+    void aFaultEndsTheVmForGoodAndAWakeUpCannotRevive() {
+        try (Machine m = Guests.builder(Guests.hex("90 0f0b"), new Guests.Capture()).build()) { // nop; ud2
+            VmExit.Faulted first = assertInstanceOf(VmExit.Faulted.class, m.run());
+            long blocks = m.blocks();
+            assertEquals(new VcpuRunState.Faulted(first.fault()), m.runState(0));
+            m.wake(0);
+            assertEquals(first, m.run()); // the same fault, without running the guest again
+            assertEquals(blocks, m.blocks());
+            assertEquals(new VcpuRunState.Faulted(first.fault()), m.runState(0));
         }
     }
 }

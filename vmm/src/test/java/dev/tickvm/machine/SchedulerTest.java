@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tickvm.bus.PortIoDevice;
 import dev.tickvm.cpu.Vcpu;
+import dev.tickvm.cpu.VcpuRunState;
 import dev.tickvm.images.GuestImage;
 import dev.tickvm.images.GuestImages;
 import dev.tickvm.testing.Guests;
@@ -191,5 +192,30 @@ class SchedulerTest {
 
     private static PortIoDevice flagEveryWrite() {
         return PortIoDevice.doorbell();
+    }
+
+    @Test
+    void wokenVcpuResumesAfterItsHlt() {
+        // hlt; mov eax, 5; mov dx, 0xf4; out dx, eax
+        try (Machine m = Guests.builder(Guests.hex("f4 b805000000 66baf400 ef"), new Guests.Capture()).build()) {
+            assertEquals(VcpuRunState.RUNNABLE, m.runState(0));
+            assertEquals(new VmExit.AllHalted(), m.run());
+            assertEquals(VcpuRunState.HALTED, m.runState(0));
+            assertTrue(m.isHalted(0));
+            m.wake(0);
+            assertEquals(VcpuRunState.RUNNABLE, m.runState(0));
+            assertEquals(new VmExit.Exited(5), m.run());
+        }
+    }
+
+    @Test
+    void wakeUpBeforeTheHltIsKeptAndTheHltFallsThrough() {
+        try (Machine m = Guests.builder(Guests.hex("f4 b805000000 66baf400 ef"), new Guests.Capture()).build()) {
+            m.wake(0);
+            m.wake(0); // a second wake-up changes nothing: one is pending
+            assertEquals(VcpuRunState.WAKE_PENDING, m.runState(0));
+            assertEquals(new VmExit.Exited(5), m.run());
+            assertEquals(VcpuRunState.RUNNABLE, m.runState(0));
+        }
     }
 }

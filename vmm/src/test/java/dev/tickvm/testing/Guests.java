@@ -1,6 +1,7 @@
 package dev.tickvm.testing;
 
 import dev.tickvm.bus.PortIoDevice;
+import dev.tickvm.cpu.VcpuState;
 import dev.tickvm.images.GuestImage;
 import dev.tickvm.machine.IoOutHandler;
 import dev.tickvm.machine.Machine;
@@ -28,14 +29,25 @@ public final class Guests {
     private Guests() {
     }
 
-    /** Machine code from hex; spaces, newlines and underscores are ignored. */
+    /**
+     * Machine code from hex; spaces, newlines and underscores are ignored, and a ';' starts a
+     * comment that runs to the end of its line (for listings: hex, then the instruction).
+     */
     public static byte[] hex(String hex) {
-        return HexFormat.of().parseHex(hex.replaceAll("[\\s_]", ""));
+        return HexFormat.of().parseHex(hex.replaceAll(";[^\\n]*", "").replaceAll("[\\s_]", ""));
     }
 
     /** A builder for {@code code} at {@link #LOAD}, wired to {@code capture}. */
     public static Machine.Builder builder(byte[] code, Capture capture) {
         return capture.wire(Machine.builder().image(LOAD, LOAD, code));
+    }
+
+    /**
+     * A builder that restores {@code states} over guest RAM holding {@code ram} (its whole
+     * size), wired to {@code capture}.
+     */
+    public static Machine.Builder restored(List<VcpuState> states, byte[] ram, Capture capture) {
+        return capture.wire(Machine.builder().memorySize(ram.length).restore(states, memory -> memory.write(0, ram)));
     }
 
     /** A builder for a catalogue image on its default vCPU count, wired to {@code capture}. */

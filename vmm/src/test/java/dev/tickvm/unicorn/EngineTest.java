@@ -251,4 +251,105 @@ class EngineTest {
         assertEquals(UnicornError.OK, engine.start(0x2000));
         assertEquals(List.of("first"), calls);
     }
+
+    @Test
+    void x87RegistersAreNumberedPhysicallyAndKeepAll80Bits() {
+        // Unicorn starts with FPCW 0 and every register tagged valid (zero): FNINIT first.
+        assertEquals(0x5555L, engine.read(X86Register.FPTAG));
+        memory.write(0x1000, hex("dbe3 d9e8 31c0 ffe0")); // fninit; fld1; xor eax, eax; jmp rax
+        assertEquals(UnicornError.OK, engine.start(0x1000));
+        // FLD pushes: TOP goes from 0 to 7, and ST(0) is physical register R7.
+        assertEquals(0x37fL, engine.read(X86Register.FPCW));
+        assertEquals(7L, engine.read(X86Register.FPSW) >>> 11 & 7);
+        assertEquals(new Float80(0x8000_0000_0000_0000L, 0x3fff), engine.readX87(7));
+        assertEquals(0x3fffL, engine.read(X86Register.FPTAG)); // R7 valid (00), R0-R6 empty (11)
+
+        // An unnormal with the sign set: no double could carry it.
+        Float80 odd = new Float80(0x0000_0000_0000_0001L, 0xc00f);
+        engine.writeX87(3, odd);
+        assertEquals(odd, engine.readX87(3));
+        // Unicorn keeps only "empty or not" per register and derives the rest from the value.
+        engine.write(X86Register.FPTAG, 0x3f3f); // R3 and R7 not empty
+        assertEquals(0x3fbfL, engine.read(X86Register.FPTAG)); // R3: special (10)
+        assertThrows(IndexOutOfBoundsException.class, () -> engine.readX87(8));
+    }
+
+    @Test
+    void xmmRegistersKeepAll128BitsAndSseRunsFromTheEnginesResetState() {
+        for (int i = 0; i < 16; i++) {
+            engine.writeXmm(i, new Vector128(0x0101_0101_0101_0101L * i, -1L - i));
+        }
+        for (int i = 0; i < 16; i++) {
+            assertEquals(new Vector128(0x0101_0101_0101_0101L * i, -1L - i), engine.readXmm(i), "XMM" + i);
+        }
+        memory.write(0x1000, hex("660fd4c1 31c0 ffe0")); // paddq xmm0, xmm1; xor eax, eax; jmp rax
+        assertEquals(UnicornError.OK, engine.start(0x1000));
+        assertEquals(new Vector128(0x0101_0101_0101_0101L, -3L), engine.readXmm(0));
+        engine.write(X86Register.MXCSR, 0x7f80);
+        assertEquals(0x7f80L, engine.read(X86Register.MXCSR));
+        assertThrows(IndexOutOfBoundsException.class, () -> engine.readXmm(16));
+    }
+
+    @Test
+    void msrsUnicornKeepsReadBackTheOthersReadZero() {
+        assertEquals(0x500L, engine.readMsr(0xc0000080)); // EFER: LME and LMA in UC_MODE_64
+        engine.writeMsr(0xc0000082, 0xffff_8000_0000_1000L); // LSTAR
+        assertEquals(0xffff_8000_0000_1000L, engine.readMsr(0xc0000082));
+        engine.writeMsr(0xc0000102, 0x1234_5678_9abc_def0L); // KERNEL_GS_BASE
+        assertEquals(0x1234_5678_9abc_def0L, engine.readMsr(0xc0000102));
+        engine.writeMsr(0x174, 0x1_0000_0010L); // SYSENTER_CS is 32 bits wide here
+        assertEquals(0x10L, engine.readMsr(0x174));
+        engine.writeMsr(0x10, 12345); // IA32_TSC: dropped without an error, as every MSR the CPU lacks
+        assertEquals(0L, engine.readMsr(0x10));
+        assertEquals(0x1234_5678_9abc_def0L, engine.readMsr(0xc0000102));
+    }
+
+    @Test
+    void descriptorRegistersMoveAsUcX86Mmr() {
+        // GDTR and IDTR: base and a 16-bit limit; the selector and flags are not theirs.
+        engine.write(DescriptorRegister.IDTR, new SegmentDescriptorRegister(0x30, 0xfedc_ba98_7654L, 0x12345, 0x8b00));
+        assertEquals(SegmentDescriptorRegister.table(0xfedc_ba98_7654L, 0x2345), engine.read(DescriptorRegister.IDTR));
+        engine.write(DescriptorRegister.GDTR, SegmentDescriptorRegister.table(0x1000, 39));
+        assertEquals(SegmentDescriptorRegister.table(0x1000, 39), engine.read(DescriptorRegister.GDTR));
+        // LDTR and TR: the whole hidden descriptor.
+        SegmentDescriptorRegister ldt = new SegmentDescriptorRegister(0x28, 0x12_3456_789aL, 0xfff, 0x8200);
+        SegmentDescriptorRegister tss = new SegmentDescriptorRegister(0x30, 0xab_cdef_0123L, 0x67, 0x8b00);
+        engine.write(DescriptorRegister.LDTR, ldt);
+        engine.write(DescriptorRegister.TR, tss);
+        assertEquals(ldt, engine.read(DescriptorRegister.LDTR));
+        assertEquals(tss, engine.read(DescriptorRegister.TR));
+    }
+
+    /**
+     * What Unicorn does with a selector written in 64-bit mode: FS and GS are loaded from the GDT
+     * (base included), CS, SS, DS and ES keep their hidden parts. That shows when IRETQ to CPL3
+     * checks DS: its hidden DPL is still 0, so IRETQ nulls it.
+     */
+    @Test
+    void selectorWritesLoadFsAndGsFromTheGdtButNotDs() {
+        memory.writeLong(0x1018, 0x00CFF2000000FFFFL); // GDT 0x18: user data, DPL 3
+        memory.writeLong(0x1020, 0x00AFFA000000FFFFL); // GDT 0x20: user code, 64-bit, DPL 3
+        engine.write(DescriptorRegister.GDTR, SegmentDescriptorRegister.table(0x1000, 0x27));
+
+        engine.write(X86Register.FS_BASE, 0x5555);
+        engine.write(X86Register.FS, 0x1b);
+        assertEquals(0x1bL, engine.read(X86Register.FS));
+        assertEquals(0L, engine.read(X86Register.FS_BASE)); // the descriptor's base
+
+        engine.write(X86Register.DS, 0x1b);
+        engine.write(X86Register.CS, 0x23);
+        assertEquals(0x23L, engine.read(X86Register.CS)); // written, yet the CPL is still 0:
+        memory.write(0x2000, hex("48cf")); // iretq
+        memory.write(0x4000, END);
+        long[] frame = {0x4000, 0x23, 0x2, 0x8000, 0x1b}; // RIP, CS, RFLAGS, RSP, SS
+        for (int i = 0; i < frame.length; i++) {
+            memory.writeLong(0x3000 + 8L * i, frame[i]);
+        }
+        engine.write(X86Register.RSP, 0x3000);
+        assertEquals(UnicornError.OK, engine.start(0x2000));
+        assertEquals(0x23L, engine.read(X86Register.CS));
+        assertEquals(0x1bL, engine.read(X86Register.SS));
+        assertEquals(0L, engine.read(X86Register.DS)); // nulled: its hidden part never came from the GDT
+        assertEquals(0x1bL, engine.read(X86Register.FS)); // kept: loaded with DPL 3
+    }
 }
