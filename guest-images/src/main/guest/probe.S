@@ -40,7 +40,6 @@
     .set R2, 48
     .set R3, 56
     .set DONE, 64
-    .set LAST_VALUE, 0xc008               # pvclock_clocksource_read's global last_value
 
     .section .text.start, "ax"
     .globl _start
@@ -228,53 +227,6 @@ cmd_store:
     mov rax, [r15 + ARG1]
     mov [rdi], eax
     jmp done
-
-# pvclock_read: RDI = pvclock page, R11 bit 0 = trust TSC_STABLE, bit 1 = never clamp.
-# Returns RAX = ns, RBX = retries, R8 = TSC, R9 = flags, R10 = 1 if clamped to last_value.
-# Clobbers RCX, RDX, RSI.
-pvclock_read:
-    xor ebx, ebx
-1:  mov esi, [rdi]                      # version
-    RDTSC64
-    mov r8, rax
-    sub rax, [rdi + 8]                  # delta = tsc - tsc_timestamp
-    movsx ecx, byte ptr [rdi + 28]      # tsc_shift
-    test ecx, ecx
-    js 2f
-    shl rax, cl
-    jmp 3f
-2:  neg ecx
-    shr rax, cl
-3:  mov edx, [rdi + 24]                 # tsc_to_system_mul
-    mul rdx
-    shrd rax, rdx, 32                   # (delta * mul) >> 32
-    add rax, [rdi + 16]                 # + system_time
-    movzx r9d, byte ptr [rdi + 29]      # flags
-    mov edx, [rdi]
-    test esi, 1                         # odd: the host was mid-update
-    jnz 4f
-    cmp edx, esi                        # changed: the host updated while we read
-    je 5f
-4:  inc rbx
-    jmp 1b
-5:  xor r10d, r10d
-    test r11, 2
-    jnz 9f
-    test r11, 1
-    jz 6f
-    test r9d, 1                         # PVCLOCK_TSC_STABLE_BIT, and the guest trusts it
-    jnz 9f
-6:  mov rdx, rax                        # ret
-    mov rax, [LAST_VALUE]               # last
-7:  cmp rdx, rax
-    jbe 8f                              # ret <= last: return last
-    lock cmpxchg [LAST_VALUE], rdx
-    jnz 7b                              # lost a race: RAX = the new last; compare again
-    mov rax, rdx
-    ret
-8:  je 9f                               # equal: nothing was hidden
-    mov r10d, 1                         # clamped: this reading was behind another vCPU's
-9:  ret
 
 unknown:
     mov qword ptr [r15 + R0], -1
