@@ -2,7 +2,7 @@
 # selftests. It runs on every vCPU. Each vCPU's mailbox is at 0x8000 + id * 0x80:
 #   +0  command (the VMM writes it, the probe clears it when done)   +8  arg0
 #   +16 arg1    +24 arg2    +32 result0  +40 result1  +48 result2  +56 result3
-#   +64 count of completed commands
+#   +64 count of completed commands   +72 watch: the stop flag
 # The probe HLTs until the VMM wakes it, runs the command, then rings the doorbell: a 32-bit OUT
 # of its vCPU id to port 0x510. Commands (see dev.tickvm.lab.ProbeCommand):
 #   1 rdtsc                     r0 = TSC
@@ -26,6 +26,15 @@
 #            with kvmclock: read the shared value, read kvmclock, store it, count readings below
 #                               r0 = regressions, r1 = retries, r2 = clamps, r3 = largest regression
 #  12 store  arg0 = address, arg1 = u32 value, arg2 = TSC cycles to spin first
+#  13 watch  arg0 = TSC cycles (0: until stopped), arg1 = jump threshold in ns (0: 1 ms),
+#            arg2 = pvclock page | mode bits as for kvmclock, to watch kvmclock too (0: the TSC
+#            only). The clockwatch image's loop (watch.S), silent, into this vCPU's watch record
+#            at 0x4000 + id * 0x100 (lib.inc). Rings the doorbell once when it has its first
+#            readings, so the VMM can let time pass while it watches, and again when it ends:
+#            after arg0 cycles of its TSC, or one round after it finds the stop flag at
+#            mailbox +72 set (the VMM clears it before posting the command).
+#                               r0 = rounds, r1 = jumps, r2 = backs (both clocks), r3 = the record
+#                               r0 = -1 and no loop if CPUID has no TSC frequency (0x40000010)
 #  15 stop                      the vCPU halts for good
     .include "lib.inc"
     .set MAILBOX_BASE, 0x8000
@@ -40,7 +49,7 @@
     .set R2, 48
     .set R3, 56
     .set DONE, 64
-    .set LAST_VALUE, 0xc008               # pvclock_clocksource_read's global last_value
+    .set WATCH_STOP, 72
 
     .section .text.start, "ax"
     .globl _start
@@ -56,7 +65,7 @@ wait:
     jz wait
     cmp rax, 15
     je stop
-    cmp rax, 12
+    cmp rax, 13
     ja unknown
     lea rbx, [rip + table]
     jmp [rbx + rax * 8]
@@ -229,52 +238,53 @@ cmd_store:
     mov [rdi], eax
     jmp done
 
-# pvclock_read: RDI = pvclock page, R11 bit 0 = trust TSC_STABLE, bit 1 = never clamp.
-# Returns RAX = ns, RBX = retries, R8 = TSC, R9 = flags, R10 = 1 if clamped to last_value.
-# Clobbers RCX, RDX, RSI.
-pvclock_read:
-    xor ebx, ebx
-1:  mov esi, [rdi]                      # version
-    RDTSC64
-    mov r8, rax
-    sub rax, [rdi + 8]                  # delta = tsc - tsc_timestamp
-    movsx ecx, byte ptr [rdi + 28]      # tsc_shift
-    test ecx, ecx
-    js 2f
-    shl rax, cl
+cmd_watch:
+    push rbp
+    mov rbp, r14
+    shl rbp, 8
+    add rbp, WATCH_BASE                 # this vCPU's watch record
+    mov rdi, rbp
+    mov ecx, WATCH_SIZE / 8
+    xor eax, eax
+    rep stosq
+    call cpuid_tsc_khz
+    test rax, rax
+    jz 2f
+    mov [rbp + W_TSC_KHZ], rax
+    mov [rbp + W_VCPU], r14
+    mov rax, [r15 + ARG1]
+    test rax, rax
+    jnz 1f
+    mov eax, 1000000
+1:  mov [rbp + W_THRESHOLD], rax
+    mov rax, [r15 + ARG2]
+    mov [rbp + W_KVMCLOCK], rax
+    mov rax, [r15 + ARG0]
+    mov [rbp + W_CYCLES], rax
+    lea rax, [r15 + WATCH_STOP]
+    mov [rbp + W_STOP], rax
+    call watch_start
+    mov eax, r14d                       # started: the VMM may let time pass now
+    mov dx, DOORBELL_PORT
+    out dx, eax
+    # End the block here: a store after a doorbell OUT in the same block (the CALL's push)
+    # makes Unicorn stop at that store with RIP at the block's start, and the VMM would run
+    # the OUT again (docs/ARCHITECTURE.md).
     jmp 3f
-2:  neg ecx
-    shr rax, cl
-3:  mov edx, [rdi + 24]                 # tsc_to_system_mul
-    mul rdx
-    shrd rax, rdx, 32                   # (delta * mul) >> 32
-    add rax, [rdi + 16]                 # + system_time
-    movzx r9d, byte ptr [rdi + 29]      # flags
-    mov edx, [rdi]
-    test esi, 1                         # odd: the host was mid-update
-    jnz 4f
-    cmp edx, esi                        # changed: the host updated while we read
-    je 5f
-4:  inc rbx
-    jmp 1b
-5:  xor r10d, r10d
-    test r11, 2
-    jnz 9f
-    test r11, 1
-    jz 6f
-    test r9d, 1                         # PVCLOCK_TSC_STABLE_BIT, and the guest trusts it
-    jnz 9f
-6:  mov rdx, rax                        # ret
-    mov rax, [LAST_VALUE]               # last
-7:  cmp rdx, rax
-    jbe 8f                              # ret <= last: return last
-    lock cmpxchg [LAST_VALUE], rdx
-    jnz 7b                              # lost a race: RAX = the new last; compare again
-    mov rax, rdx
-    ret
-8:  je 9f                               # equal: nothing was hidden
-    mov r10d, 1                         # clamped: this reading was behind another vCPU's
-9:  ret
+3:  call watch_loop
+    mov rax, [rbp + W_ROUNDS]
+    mov [r15 + R0], rax
+    mov rax, [rbp + W_TSC + WC_JUMPS]
+    add rax, [rbp + W_KVM + WC_JUMPS]
+    mov [r15 + R1], rax
+    mov rax, [rbp + W_TSC + WC_BACKS]
+    add rax, [rbp + W_KVM + WC_BACKS]
+    mov [r15 + R2], rax
+    mov [r15 + R3], rbp
+    pop rbp
+    jmp done
+2:  pop rbp
+    jmp unknown
 
 unknown:
     mov qword ptr [r15 + R0], -1
@@ -299,4 +309,4 @@ stop:
     .balign 8
 table:
     .quad unknown, cmd_rdtsc, cmd_rdtscp, cmd_rdmsr, cmd_wrmsr, cmd_cpuid, cmd_spin, cmd_batch, cmd_sync
-    .quad cmd_kvmclock, cmd_wallclock, cmd_kvmclock_sync, cmd_store
+    .quad cmd_kvmclock, cmd_wallclock, cmd_kvmclock_sync, cmd_store, cmd_watch

@@ -17,12 +17,23 @@ class GuestImagesTest {
     void catalogueListsEveryBuiltImageAtOneMebibyte() {
         List<String> names = GuestImages.catalogue().stream().map(GuestImage::name).toList();
         assertEquals(List.of("hello", "rdtsc-loop", "smp-hello", "probe", "fault-invalid-opcode", "fault-ud2",
-                "fault-unmapped", "fault-loop", "fault-msr"), names);
+                "fault-unmapped", "fault-loop", "fault-msr", "clockwatch"), names);
         for (GuestImage image : GuestImages.catalogue()) {
             assertEquals(0x100000L, image.loadAddress(), image.name());
             assertEquals(image.loadAddress(), image.entry(), image.name());
             assertTrue(image.size() > 16, image.name());
         }
+    }
+
+    @Test
+    void clockwatchRunsOnTwoVcpusUntilTheBudgetEndsIt() {
+        GuestImage image = GuestImages.require("clockwatch");
+        assertEquals(2, image.defaultVcpus());
+        assertTrue(image.expectedExitCode().isEmpty(), "it never exits by itself");
+        assertTrue(image.description().startsWith("Every vCPU reads its TSC and kvmclock forever"), image.description());
+        // It enables kvmclock itself: WRMSR with ECX = MSR_KVM_SYSTEM_TIME_NEW (mov ecx, 0x4b564d01).
+        byte[] movEcx = {(byte) 0xb9, 0x01, 0x4d, 0x56, 0x4b};
+        assertTrue(indexOf(image.code(), movEcx) >= 0, "mov ecx, MSR_KVM_SYSTEM_TIME_NEW not found");
     }
 
     @Test

@@ -28,6 +28,8 @@ public final class Lab implements AutoCloseable {
     /** Mailboxes: 0x80 bytes per vCPU (see probe.S). */
     public static final long MAILBOX_BASE = 0x8000;
     public static final long MAILBOX_SIZE = 0x80;
+    /** The WATCH command's stop flag, in the mailbox. */
+    public static final long WATCH_STOP = 72;
     /** The shared value of the sync commands. */
     public static final long SYNC_GLOBAL = 0xc000;
     /** The probe's global last_value for pvclock reads without a trusted TSC_STABLE bit. */
@@ -50,12 +52,18 @@ public final class Lab implements AutoCloseable {
     private final GuestMemory memory;
     private final ByteArrayOutputStream serial = new ByteArrayOutputStream();
     private final BitSet stopped = new BitSet();
+    /** vCPUs running a WATCH: they take no other command until it has ended. */
+    private final BitSet watching = new BitSet();
+    private final long[] watchCycles;
+    /** Doorbells rung while nobody waited for them (a watch that ended during another command). */
+    private final BitSet unclaimedDoorbells = new BitSet();
 
     private Lab(SimulatedHost host, KvmVm kvm, Machine machine) {
         this.host = host;
         this.kvm = kvm;
         this.machine = machine;
         this.memory = machine.memory();
+        this.watchCycles = new long[machine.vcpus().size()];
     }
 
     /**
@@ -298,6 +306,131 @@ public final class Lab implements AutoCloseable {
         return new KvmclockReading(r[0], r[1], r[2], (int) (r[3] & 0xff), (r[3] >> 8 & 1) != 0);
     }
 
+    // ---- watching the clocks ----------------------------------------------------------------
+
+    /**
+     * How the probe's WATCH command runs: the clockwatch image's loop, silent.
+     *
+     * @param cycles      end after this many cycles of the vCPU's TSC; 0 to run until
+     *                    {@link #stopWatch} (or {@link #watchResult}) stops it
+     * @param thresholdNs a forward step larger than this is a jump; 0 for the default, 1 ms
+     * @param kvmclock    how to read kvmclock in each round too, or null to watch the TSC only
+     *                    (the vCPU must have enabled kvmclock: {@link #enableKvmclock})
+     */
+    public record WatchParams(long cycles, long thresholdNs, ReadMode kvmclock) {
+        public WatchParams {
+            if (cycles < 0 || thresholdNs < 0) {
+                throw new IllegalArgumentException("cycles and threshold must be >= 0, got " + cycles + " and "
+                        + thresholdNs);
+            }
+        }
+
+        /** The TSC only, until stopped, with the default 1 ms threshold. */
+        public static WatchParams tscUntilStopped() {
+            return new WatchParams(0, 0, null);
+        }
+
+        /** The TSC and kvmclock (read as Linux does with TSC_STABLE trusted), until stopped. */
+        public static WatchParams bothUntilStopped() {
+            return new WatchParams(0, 0, ReadMode.TRUST_STABLE);
+        }
+    }
+
+    /**
+     * Starts the watch loop on a vCPU and returns once it has its first readings, while it keeps
+     * running: time that passes from now on (host clock advances, KVM calls, other commands, which
+     * run it too, {@link #runGuests}) is what it watches. Until the watch ends, the vCPU takes no
+     * other command.
+     */
+    public void startWatch(int vcpu, WatchParams params) {
+        checkVcpu(vcpu);
+        if (params.kvmclock() != null && !kvm.vcpu(vcpu).pvclockEnabled()) {
+            throw new IllegalStateException("vCPU " + vcpu + " has not enabled kvmclock: enableKvmclock first");
+        }
+        memory.writeLong(mailbox(vcpu) + WATCH_STOP, 0);
+        post(vcpu, ProbeCommand.WATCH, params.cycles(), params.thresholdNs(),
+                params.kvmclock() == null ? 0 : pvclockPage(vcpu) | params.kvmclock().bits);
+        awaitAll(List.of(vcpu));
+        if (results(vcpu)[0] == -1) {
+            throw new ProbeException("the probe on vCPU " + vcpu + " cannot watch: CPUID 0x40000010 gives no TSC"
+                    + " frequency");
+        }
+        watching.set(vcpu);
+        watchCycles[vcpu] = params.cycles();
+    }
+
+    /** What the watch on this vCPU has found so far, read from guest RAM without running anything. */
+    public WatchFindings watchFindings(int vcpu) {
+        checkVcpu(vcpu);
+        return WatchFindings.read(memory, vcpu);
+    }
+
+    /**
+     * Ends the watch and returns its findings: a watch with a cycle count runs until its TSC has
+     * advanced that much; one without is stopped (as {@link #stopWatch}).
+     */
+    public WatchFindings watchResult(int vcpu) {
+        requireWatching(vcpu);
+        return endWatch(vcpu, watchCycles[vcpu] == 0);
+    }
+
+    /**
+     * Stops the watch and returns its findings. The loop looks at its stop flag after each round
+     * and then reads its clocks once more, so what the host did before this call is in them.
+     */
+    public WatchFindings stopWatch(int vcpu) {
+        requireWatching(vcpu);
+        return endWatch(vcpu, true);
+    }
+
+    /** True while a watch runs on this vCPU (started and not yet collected). */
+    public boolean isWatching(int vcpu) {
+        return watching.get(vcpu);
+    }
+
+    private void requireWatching(int vcpu) {
+        checkVcpu(vcpu);
+        if (!watching.get(vcpu)) {
+            throw new IllegalStateException("no watch runs on vCPU " + vcpu + ": startWatch first");
+        }
+    }
+
+    private WatchFindings endWatch(int vcpu, boolean stop) {
+        if (stop) {
+            memory.writeLong(mailbox(vcpu) + WATCH_STOP, 1);
+        }
+        awaitAll(List.of(vcpu));
+        watching.clear(vcpu);
+        WatchFindings findings = WatchFindings.read(memory, vcpu);
+        if (findings.state() != WatchFindings.State.ENDED) {
+            throw new ProbeException("the watch on vCPU " + vcpu + " reported without ending: " + findings);
+        }
+        return findings;
+    }
+
+    /**
+     * Lets the guest run for {@code blocks} translated blocks in all: the vCPUs that have work
+     * (watches) run round-robin while the others sleep; returns early if none has any.
+     */
+    public void runGuests(long blocks) {
+        if (blocks < 1) {
+            throw new IllegalArgumentException("blocks must be >= 1, got " + blocks);
+        }
+        machine.budgetFromNow(blocks);
+        while (true) {
+            switch (machine.run()) {
+                case VmExit.BudgetExhausted b -> {
+                    return;
+                }
+                case VmExit.AllHalted h -> {
+                    return;
+                }
+                case VmExit.Paused p -> unclaimedDoorbells.set(p.vcpu());
+                case VmExit exit -> throw new ProbeException(exit.describe());
+            }
+        }
+    }
+
     /** Stops the probe on a vCPU for good (it halts). */
     public void stop(int vcpu) {
         run(vcpu, ProbeCommand.STOP);
@@ -317,14 +450,26 @@ public final class Lab implements AutoCloseable {
         return results(vcpu);
     }
 
-    private void post(int vcpu, ProbeCommand command, long... args) {
+    private void checkVcpu(int vcpu) {
         if (vcpu < 0 || vcpu >= vcpus()) {
             throw new IllegalArgumentException("no vCPU " + vcpu + " (the VM has " + vcpus() + ")");
         }
+    }
+
+    private static long mailbox(int vcpu) {
+        return MAILBOX_BASE + vcpu * MAILBOX_SIZE;
+    }
+
+    private void post(int vcpu, ProbeCommand command, long... args) {
+        checkVcpu(vcpu);
         if (stopped.get(vcpu)) {
             throw new ProbeException("the probe on vCPU " + vcpu + " was stopped");
         }
-        long box = MAILBOX_BASE + vcpu * MAILBOX_SIZE;
+        if (watching.get(vcpu)) {
+            throw new IllegalStateException("the probe on vCPU " + vcpu + " is watching its clocks: end the watch"
+                    + " first (watchResult or stopWatch)");
+        }
+        long box = mailbox(vcpu);
         for (int i = 0; i < 3; i++) {
             memory.writeLong(box + 8 + i * 8L, i < args.length ? args[i] : 0);
         }
@@ -336,20 +481,33 @@ public final class Lab implements AutoCloseable {
     }
 
     private long[] results(int vcpu) {
-        long box = MAILBOX_BASE + vcpu * MAILBOX_SIZE;
+        long box = mailbox(vcpu);
         return new long[] {memory.readLong(box + 32), memory.readLong(box + 40), memory.readLong(box + 48),
             memory.readLong(box + 56)};
     }
 
-    /** Runs the machine until each of these vCPUs has rung the doorbell once. */
+    /**
+     * Runs the machine until each of these vCPUs has rung the doorbell once (or had rung it
+     * while nobody waited: a watch can end while another command runs).
+     */
     private void awaitAll(List<Integer> vcpus) {
         BitSet waiting = new BitSet();
         vcpus.forEach(waiting::set);
+        BitSet early = (BitSet) unclaimedDoorbells.clone();
+        early.and(waiting);
+        waiting.andNot(early);
+        unclaimedDoorbells.andNot(early);
         machine.budgetFromNow(COMMAND_BUDGET);
         while (!waiting.isEmpty()) {
             VmExit exit = machine.run();
             switch (exit) {
-                case VmExit.Paused p -> waiting.clear(p.vcpu());
+                case VmExit.Paused p -> {
+                    if (waiting.get(p.vcpu())) {
+                        waiting.clear(p.vcpu());
+                    } else {
+                        unclaimedDoorbells.set(p.vcpu());
+                    }
+                }
                 case VmExit.AllHalted h -> throw new ProbeException("the probe on vCPU " + waiting.nextSetBit(0)
                         + " went back to sleep without reporting");
                 default -> throw new ProbeException(exit.describe());

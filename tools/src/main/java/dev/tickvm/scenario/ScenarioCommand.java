@@ -55,6 +55,8 @@ import picocli.CommandLine.Parameters;
             "  guest CPU wallclock -> sec nsec version retries",
             "  guest CPU|all kvmclock-sync READS [trust|clamp|raw] -> regressions clamps largest retries",
             "  guest CPU torn-kvmclock WRITER DELAY_CYCLES -> ns retries   a read that must retry",
+            "  guest CPU watch-start [tsc|trust|clamp|raw] [THRESHOLD]   the clockwatch loop, left running",
+            "  guest CPU watch-stop -> jumps backs max_step max_back kvmclock_jumps ...   what it saw meanwhile",
             "CPU is a vCPU index or 'all' (gets bind min and max); MSR is IA32_TSC, IA32_TSC_ADJUST, TSC_AUX",
             "or a number. Arguments are numbers, variables or (expressions). Values are signed 64-bit.",
             "Constants: TSC_STABLE=2 REALTIME=4 HOST_TSC=8 (KVM_GET_CLOCK flags; also KVM_CLOCK_TSC_STABLE...),",

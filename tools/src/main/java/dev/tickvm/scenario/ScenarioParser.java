@@ -59,6 +59,13 @@ final class ScenarioParser {
     static final Map<String, Lab.ReadMode> READ_MODES = Map.of("trust", Lab.ReadMode.TRUST_STABLE,
             "clamp", Lab.ReadMode.ALWAYS_CLAMP, "raw", Lab.ReadMode.RAW);
     private static final List<String> READ_MODE_WORDS = List.of("trust", "clamp", "raw");
+    /** The word scenarios use for a read mode. */
+    static String readModeWord(Lab.ReadMode mode) {
+        return READ_MODES.entrySet().stream().filter(e -> e.getValue() == mode).findFirst().orElseThrow().getKey();
+    }
+
+    /** watch-start's first word: the TSC only, or the TSC and kvmclock read in that mode. */
+    private static final List<String> WATCH_MODE_WORDS = List.of("tsc", "trust", "clamp", "raw");
 
     static final Map<String, PvclockMode> PVCLOCK_MODES = Map.of("kvm-compat", PvclockMode.KVM_COMPAT,
             "exact", PvclockMode.EXACT);
@@ -88,6 +95,7 @@ final class ScenarioParser {
     private static final Pattern LENIENT_LET = Pattern.compile("^\\s*let\\s+([A-Za-z_][A-Za-z0-9_]*)");
     private static final Pattern LENIENT_FIRST_WORDS =
             Pattern.compile("^\\s*([A-Za-z][A-Za-z0-9_-]*)\\s*([A-Za-z_][A-Za-z0-9_]*)?");
+    private static final Pattern LENIENT_WATCH = Pattern.compile("^\\s*guest\\s+([0-9]+)\\s+watch-(start|stop)\\b");
 
     private final String file;
     private final List<SyntaxError> errors = new ArrayList<>();
@@ -98,6 +106,8 @@ final class ScenarioParser {
     private int vmLine;
     /** The line of the 'pause' in effect, or 0 while the VM runs. */
     private int pausedLine;
+    /** vCPUs running a watch, with the line of their 'watch-start'. */
+    private final Map<Integer, Integer> watching = new LinkedHashMap<>();
     private int lineNumber;
 
     private Cursor cur;
@@ -155,6 +165,15 @@ final class ScenarioParser {
         if (arrow >= 0) {
             Arrays.stream(source.substring(arrow + 2).trim().split("\\s+"))
                     .filter(w -> w.matches("[A-Za-z_][A-Za-z0-9_]*")).forEach(bound::add);
+        }
+        Matcher watch = LENIENT_WATCH.matcher(source);
+        if (watch.find() && watch.group(1).length() <= 2) {
+            int vcpu = Integer.parseInt(watch.group(1));
+            if (watch.group(2).equals("start")) {
+                watching.putIfAbsent(vcpu, lineNumber);
+            } else {
+                watching.remove(vcpu);
+            }
         }
         Matcher first = LENIENT_FIRST_WORDS.matcher(source);
         if (first.find()) {
@@ -264,7 +283,13 @@ final class ScenarioParser {
             case "get-clock" -> new Statement.GetClock(targets(word, List.of("clock", "flags", "realtime", "host_tsc"),
                     required));
             case "set-clock" -> setClock();
-            case "enable-kvmclock" -> new Statement.EnableKvmclock(cpu("enable-kvmclock CPU|all"));
+            case "enable-kvmclock" -> {
+                cur.skipSpaces();
+                int cpuColumn = cur.column();
+                Cpu cpu = cpu("enable-kvmclock CPU|all");
+                checkNotWatching(cpu, cpuColumn, "enable-kvmclock");
+                yield new Statement.EnableKvmclock(cpu);
+            }
             case "kvmclock-ctrl" -> new Statement.KvmclockCtrl(cpu("kvmclock-ctrl CPU|all"));
             case "get-pvclock" -> {
                 cur.skipSpaces();
@@ -497,6 +522,8 @@ final class ScenarioParser {
     }
 
     private Statement guest(boolean required) {
+        cur.skipSpaces();
+        int cpuColumn = cur.column();
         Cpu cpu = cpu("guest CPU COMMAND ...");
         cur.skipSpaces();
         int column = cur.column();
@@ -510,6 +537,21 @@ final class ScenarioParser {
         if (cpu.all() && op != GuestOp.SYNC && op != GuestOp.KVMCLOCK_SYNC) {
             throw new Fail(column, "only 'sync' and 'kvmclock-sync' run on all vCPUs at once; give '" + word
                     + "' one vCPU index");
+        }
+        boolean watchOp = op == GuestOp.WATCH_START || op == GuestOp.WATCH_STOP;
+        if (watchOp && !required) {
+            throw new Fail(column, "expect-error needs a step that can fail the KVM way or fault, not '" + word + "'");
+        }
+        if (op == GuestOp.WATCH_START && watching.containsKey(cpu.index())) {
+            throw new Fail(column, "vCPU " + cpu.index() + " is already watching its clocks (since line "
+                    + watching.get(cpu.index()) + "): 'guest " + cpu.index() + " watch-stop' first");
+        }
+        if (op == GuestOp.WATCH_STOP && !watching.containsKey(cpu.index())) {
+            throw new Fail(column, "no watch runs on vCPU " + cpu.index() + ": 'guest " + cpu.index()
+                    + " watch-start' first");
+        }
+        if (!watchOp) {
+            checkNotWatching(cpu, cpuColumn, "guest " + (cpu.all() ? "all" : cpu.index()) + " " + word);
         }
         String usage = switch (op) {
             case RDTSC -> "guest CPU rdtsc -> TSC";
@@ -525,6 +567,9 @@ final class ScenarioParser {
             case KVMCLOCK_SYNC -> "guest CPU|all kvmclock-sync READS [trust|clamp|raw] -> REGRESSIONS"
                     + " [CLAMPS LARGEST RETRIES]";
             case TORN_KVMCLOCK -> "guest CPU torn-kvmclock WRITER_CPU DELAY_CYCLES -> NS [RETRIES FLAGS CLAMPED TSC]";
+            case WATCH_START -> "guest CPU watch-start [tsc|trust|clamp|raw] [THRESHOLD_NS]";
+            case WATCH_STOP -> "guest CPU watch-stop -> TSC_JUMPS [TSC_BACKS TSC_MAX_STEP TSC_MAX_BACK KVMCLOCK_JUMPS"
+                    + " KVMCLOCK_BACKS KVMCLOCK_MAX_STEP KVMCLOCK_MAX_BACK ROUNDS]";
         };
         int msr = op == GuestOp.RDMSR || op == GuestOp.WRMSR ? msr(usage) : 0;
         Cpu writer = null;
@@ -539,6 +584,12 @@ final class ScenarioParser {
                 throw new Fail(writerColumn, "the writer must be another vCPU than the reader (" + cpu
                         + "): the reader spins on its page until the writer fixes it");
             }
+            checkNotWatching(writer, writerColumn, "guest " + cpu.index() + " torn-kvmclock");
+        }
+        Lab.ReadMode watchMode = null;
+        if (op == GuestOp.WATCH_START && !cur.atEndAfterSpaces() && Character.isLetter(cur.peek())
+                && WATCH_MODE_WORDS.contains(cur.peekWord())) {
+            watchMode = READ_MODES.get(cur.word());
         }
         List<Expr> args = new ArrayList<>();
         for (int i = 0; i < op.maxArgs; i++) {
@@ -551,6 +602,7 @@ final class ScenarioParser {
                 case SPIN, SYNC -> "a number of TSC cycles";
                 case KVMCLOCK_SYNC -> "a number of reads per vCPU";
                 case TORN_KVMCLOCK -> "a delay in TSC cycles";
+                case WATCH_START -> "a jump threshold in ns";
                 default -> "a count";
             }, usage));
         }
@@ -567,7 +619,29 @@ final class ScenarioParser {
                 mode = READ_MODES.get(modeWord);
             }
         }
-        return new Statement.Guest(op, cpu, msr, mode, writer, args, targets("guest " + word, op.results, required));
+        if (op == GuestOp.WATCH_START) {
+            mode = watchMode;
+        }
+        Statement.Guest guest = new Statement.Guest(op, cpu, msr, mode, writer, args,
+                targets("guest " + word, op.results, required));
+        if (op == GuestOp.WATCH_START) {
+            watching.put(cpu.index(), lineNumber);
+        } else if (op == GuestOp.WATCH_STOP) {
+            watching.remove(cpu.index());
+        }
+        return guest;
+    }
+
+    /** A step that runs the guest on {@code cpu} would wait forever for a vCPU that is watching. */
+    private void checkNotWatching(Cpu cpu, int column, String what) {
+        Integer vcpu = cpu.index();
+        if (cpu.all()) {
+            vcpu = watching.keySet().stream().findFirst().orElse(null);
+        }
+        if (vcpu != null && watching.containsKey(vcpu)) {
+            throw new Fail(column, "vCPU " + vcpu + " is watching its clocks (since line " + watching.get(vcpu)
+                    + "): '" + what + "' needs it; put 'guest " + vcpu + " watch-stop' before it");
+        }
     }
 
     private Statement let() {

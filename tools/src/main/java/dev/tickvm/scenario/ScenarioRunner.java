@@ -16,6 +16,7 @@ import dev.tickvm.kvm.PvclockMode;
 import dev.tickvm.kvm.TscAttribute;
 import dev.tickvm.lab.Lab;
 import dev.tickvm.lab.ProbeException;
+import dev.tickvm.lab.WatchFindings;
 import dev.tickvm.machine.Machine;
 import dev.tickvm.scenario.ScenarioReport.Status;
 import dev.tickvm.scenario.ScenarioReport.StepReport;
@@ -381,6 +382,9 @@ public final class ScenarioRunner {
             List<Long> args = g.args().stream().map(this::eval).toList();
             List<Integer> ids = vcpus(g.cpu()).stream().map(KvmVcpu::id).toList();
             int id = ids.getFirst();
+            if (g.op() == Statement.GuestOp.WATCH_START) {
+                return watchStart(g, id, args);
+            }
             List<Long> results = switch (g.op()) {
                 case RDTSC -> List.of(lab.rdtsc(id));
                 case RDTSCP -> longs(lab.rdtscp(id));
@@ -453,6 +457,13 @@ public final class ScenarioRunner {
                     }
                     yield reading(lab.tornKvmclockRead(id, writer, delay));
                 }
+                case WATCH_START -> throw new IllegalStateException("watch-start is run by watchStart");
+                case WATCH_STOP -> {
+                    WatchFindings f = lab.stopWatch(id);
+                    yield List.of(f.tsc().jumps(), f.tsc().backs(), f.tsc().maxStepNs(), f.tsc().maxBackNs(),
+                            f.kvmclock().jumps(), f.kvmclock().backs(), f.kvmclock().maxStepNs(),
+                            f.kvmclock().maxBackNs(), f.rounds());
+                }
             };
             if (g.op() == Statement.GuestOp.WRMSR) {
                 return Outcome.ok(String.format("vCPU %d wrote %s := %s", id, ScenarioParser.msrName(g.msr()),
@@ -464,6 +475,24 @@ public final class ScenarioRunner {
             Outcome o = bind(g.targets(), g.op().results, results, g.op() == Statement.GuestOp.CPUID);
             return g.cpu().all() ? new Outcome(o.status(), o.results(), o.values(),
                     "all " + ids.size() + " vCPUs: " + o.message()) : o;
+        }
+
+        /** Starts the watch loop on vCPU {@code id}; it runs on until its watch-stop. */
+        private Outcome watchStart(Statement.Guest g, int id, List<Long> args) {
+            long threshold = args.isEmpty() ? 0 : args.getFirst();
+            if (!args.isEmpty() && threshold < 1) {
+                throw new ScenarioRuntimeException("watch-start threshold must be >= 1 ns, got " + fmt(threshold));
+            }
+            if (g.mode() != null && !kvm().vcpu(id).pvclockEnabled()) {
+                throw new ScenarioRuntimeException("vCPU " + id + " has no kvmclock to watch: put 'enable-kvmclock " + id
+                        + "' before it, or watch the TSC only ('watch-start tsc')");
+            }
+            lab.startWatch(id, new Lab.WatchParams(0, threshold, g.mode()));
+            WatchFindings f = lab.watchFindings(id);
+            String clocks = g.mode() == null ? "its TSC"
+                    : "its TSC and kvmclock (" + ScenarioParser.readModeWord(g.mode()) + ")";
+            return Outcome.ok(String.format("vCPU %d watches %s from TSC %s; a jump is a step above %s ns", id, clocks,
+                    fmt(f.startTsc()), fmt(f.thresholdNs())));
         }
 
         private static List<Long> reading(Lab.KvmclockReading r) {

@@ -128,7 +128,11 @@ sealed interface Statement {
         WALLCLOCK("wallclock", 0, 0, "sec", "nsec", "version", "retries"),
         KVMCLOCK_SYNC("kvmclock-sync", 1, 1, "regressions", "clamps", "largest", "retries"),
         /** The writer vCPU is parsed as a CPU operand before the one argument, the delay in cycles. */
-        TORN_KVMCLOCK("torn-kvmclock", 1, 1, "ns", "retries", "flags", "clamped", "tsc");
+        TORN_KVMCLOCK("torn-kvmclock", 1, 1, "ns", "retries", "flags", "clamped", "tsc"),
+        /** The optional argument is the jump threshold in ns; the mode is null to watch the TSC only. */
+        WATCH_START("watch-start", 0, 1),
+        WATCH_STOP("watch-stop", 0, 0, "tsc_jumps", "tsc_backs", "tsc_max_step", "tsc_max_back", "kvmclock_jumps",
+                "kvmclock_backs", "kvmclock_max_step", "kvmclock_max_back", "rounds");
 
         final String word;
         final int minArgs;
@@ -145,8 +149,9 @@ sealed interface Statement {
 
     /**
      * {@code guest CPU OP [MSR] [WRITER] [ARGS] [MODE] [-> names]}. {@code msr} is used by rdmsr
-     * and wrmsr; {@code mode} (how the guest treats TSC_STABLE) by kvmclock, kvmclock-sync and
-     * torn-kvmclock, null for the others; {@code writer} by torn-kvmclock, null for the others.
+     * and wrmsr; {@code mode} (how the guest treats TSC_STABLE) by kvmclock, kvmclock-sync,
+     * torn-kvmclock and watch-start (null there: the TSC only), null for the others; {@code writer}
+     * by torn-kvmclock, null for the others.
      */
     record Guest(GuestOp op, Cpu cpu, int msr, Lab.ReadMode mode, Cpu writer, List<Expr> args, List<String> targets)
             implements Statement {

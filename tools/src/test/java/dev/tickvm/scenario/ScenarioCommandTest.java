@@ -157,7 +157,7 @@ class ScenarioCommandTest {
                 "get-vm ", "get-vcpu ", "guest CPU rdtsc", "let ", "expect A == B", "expect-error ", "print ",
                 "enable-kvmclock ", "get-clock ", "set-clock ", "get-pvclock ", "set-vm pvclock-mode ", "kvmclock-ctrl ",
                 "pause ", "guest CPU kvmclock ", "guest CPU wallclock ", "guest CPU|all kvmclock-sync ",
-                "guest CPU torn-kvmclock ")) {
+                "guest CPU torn-kvmclock ", "guest CPU watch-start ", "guest CPU watch-stop ")) {
             assertTrue(lines.stream().anyMatch(l -> l.startsWith("  " + statement) || l.contains("    " + statement)),
                     "help shows " + statement);
         }

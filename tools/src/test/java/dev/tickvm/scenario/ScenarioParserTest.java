@@ -227,6 +227,63 @@ class ScenarioParserTest {
         assertNull(((Statement.Guest) statement("guest 0 rdtsc -> t")).writer());
     }
 
+    @Test
+    void watchStartAndStop() {
+        List<Step> steps = parse(PRELUDE + """
+                guest 0 watch-start
+                guest 1 watch-start trust (x * 1ms)
+                guest 1 watch-stop -> j
+                guest 1 watch-start raw
+                guest 0 watch-stop -> j b s m kj kb ks km r
+                guest 0 watch-start tsc x
+                """);
+        List<Statement.Guest> g = steps.subList(3, steps.size()).stream().map(s -> (Statement.Guest) s.statement())
+                .toList();
+        assertAll(
+                () -> assertEquals(GuestOp.WATCH_START, g.get(0).op()),
+                () -> assertNull(g.get(0).mode(), "the TSC only"),
+                () -> assertEquals(List.of(), g.get(0).args()),
+                () -> assertEquals(Lab.ReadMode.TRUST_STABLE, g.get(1).mode()),
+                () -> assertEquals(5_000_000, g.get(1).args().getFirst().eval(Map.of("x", 5L))),
+                () -> assertEquals(GuestOp.WATCH_STOP, g.get(2).op()),
+                () -> assertEquals(List.of("j"), g.get(2).targets()),
+                () -> assertEquals(Lab.ReadMode.RAW, g.get(3).mode()),
+                () -> assertEquals(List.of("j", "b", "s", "m", "kj", "kb", "ks", "km", "r"), g.get(4).targets()),
+                () -> assertNull(g.get(5).mode()),
+                () -> assertEquals(1, g.get(5).args().size()));
+    }
+
+    @Test
+    void aWatchingVcpuRunsNothingElseUntilItsWatchStops() {
+        assertEquals("x.tvs:5:7: vCPU 0 is watching its clocks (since line 4): 'guest 0 rdtsc' needs it; put"
+                + " 'guest 0 watch-stop' before it", error(PRELUDE + "guest 0 watch-start\nguest 0 rdtsc -> t\n"));
+        assertEquals("x.tvs:5:7: vCPU 1 is watching its clocks (since line 4): 'guest all sync' needs it; put"
+                + " 'guest 1 watch-stop' before it", error(PRELUDE + "guest 1 watch-start\nguest all sync 100 -> r\n"));
+        assertEquals("x.tvs:5:17: vCPU 1 is watching its clocks (since line 4): 'enable-kvmclock' needs it; put"
+                + " 'guest 1 watch-stop' before it", error(PRELUDE + "guest 1 watch-start\nenable-kvmclock all\n"));
+        assertEquals("x.tvs:5:23: vCPU 1 is watching its clocks (since line 4): 'guest 0 torn-kvmclock' needs it;"
+                + " put 'guest 1 watch-stop' before it",
+                error(PRELUDE + "guest 1 watch-start\nguest 0 torn-kvmclock 1 100 -> ns\n"));
+        assertEquals("x.tvs:5:9: vCPU 0 is already watching its clocks (since line 4): 'guest 0 watch-stop' first",
+                error(PRELUDE + "guest 0 watch-start\nguest 0 watch-start\n"));
+        assertEquals("x.tvs:4:9: no watch runs on vCPU 0: 'guest 0 watch-start' first",
+                error(PRELUDE + "guest 0 watch-stop -> j\n"));
+        assertEquals("x.tvs:4:11: only 'sync' and 'kvmclock-sync' run on all vCPUs at once; give 'watch-start' one"
+                + " vCPU index", error(PRELUDE + "guest all watch-start\n"));
+        assertEquals("x.tvs:4:29: expect-error needs a step that can fail the KVM way or fault, not 'watch-start'",
+                error(PRELUDE + "expect-error EINVAL guest 0 watch-start\n"));
+        assertEquals("x.tvs:5:19: missing '->' target: guest watch-stop gives 9 values (tsc_jumps tsc_backs"
+                + " tsc_max_step tsc_max_back kvmclock_jumps kvmclock_backs kvmclock_max_step kvmclock_max_back"
+                + " rounds); bind it with '-> NAME'", error(PRELUDE + "guest 0 watch-start\nguest 0 watch-stop\n"));
+        assertEquals("x.tvs:4:26: unexpected 'trust'", error(PRELUDE + "guest 0 watch-start 1000 trust\n"));
+        // Host-side steps, other vCPUs, and pause/resume are fine while a vCPU watches; a bad line
+        // still counts as the watch it meant, so later lines are not blamed for it.
+        parse(PRELUDE + "guest 0 watch-start\nadvance 1s\nset-attr 0 tsc-offset 5\nguest 1 rdtsc -> t\npause\n"
+                + "resume\nguest 0 watch-stop -> j\nguest 0 rdtsc -> t\n");
+        assertEquals("x.tvs:4:26: unexpected 'junk'",
+                error(PRELUDE + "guest 0 watch-start 1000 junk\nguest 0 watch-stop -> j\n"));
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = ';', value = {"TSC_STABLE; 2", "REALTIME; 4", "HOST_TSC; 8", "KVM_CLOCK_TSC_STABLE; 2",
         "KVM_CLOCK_REALTIME; 4", "KVM_CLOCK_HOST_TSC; 8", "PVCLOCK_TSC_STABLE_BIT; 1", "PVCLOCK_GUEST_STOPPED; 2",

@@ -88,6 +88,34 @@ class ScenarioRunnerTest {
     }
 
     @Test
+    void aWatchSeesWhatTheHostDidBetweenItsStartAndStop() {
+        ScenarioReport report = run("""
+                vm vcpus=2
+                enable-kvmclock 1
+                guest 1 watch-start raw 2s
+                advance 1s
+                guest 1 watch-stop -> jumps backs step _ kvmclock_jumps _ kvmclock_step
+                expect jumps + kvmclock_jumps + backs == 0
+                expect 1s < step < 1s + 1us
+                expect 1s < kvmclock_step < 1s + 1us
+                """);
+        assertEquals(List.of(Status.OK, Status.OK, Status.OK, Status.OK, Status.OK, Status.PASS, Status.PASS,
+                Status.PASS), statuses(report));
+        String started = report.steps().get(2).message();
+        assertTrue(started.matches("vCPU 1 watches its TSC and kvmclock \\(raw\\) from TSC [0-9,]+; a jump is a step"
+                + " above 2,000,000,000 ns"), started);
+        assertEquals(0L, report.steps().get(4).results().get("jumps"), "1 s is no jump above 2 s");
+
+        ScenarioReport noKvmclock = run("vm vcpus=1\nguest 0 watch-start trust\nlet a = 1\n");
+        assertEquals(List.of(Status.OK, Status.ERROR, Status.NOT_RUN), statuses(noKvmclock));
+        assertEquals("vCPU 0 has no kvmclock to watch: put 'enable-kvmclock 0' before it, or watch the TSC only"
+                + " ('watch-start tsc')", noKvmclock.steps().get(1).message());
+
+        ScenarioReport zero = run("vm vcpus=1\nguest 0 watch-start tsc 0\n");
+        assertEquals("watch-start threshold must be >= 1 ns, got 0", zero.steps().get(1).message());
+    }
+
+    @Test
     void expectationsWithAndWithoutTolerance() {
         // No VM: the engine is never asked for.
         ScenarioReport report;

@@ -2,6 +2,7 @@ package dev.tickvm.machine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.tickvm.bus.PortIoDevice;
 import dev.tickvm.host.CostModel;
 import dev.tickvm.host.VirtualClock;
 import dev.tickvm.testing.Guests;
@@ -49,5 +50,36 @@ class GuestPortIoTest {
             assertEquals(new VmExit.AllHalted(), m.run());
             assertEquals(3_000L, clock.nanos());
         }
+    }
+
+    /**
+     * A Unicorn fact guests must respect (docs/ARCHITECTURE.md): an OUT the VMM must see (a
+     * doorbell) stops the engine at the end of its block, unless a memory store follows it in the
+     * same block: then the engine stops at the store with RIP at the block's start, and resuming
+     * runs the OUT again. A JMP right after the OUT ends the block, and the doorbell rings once.
+     * mov dx, 0x510; out dx, eax; then jmp +0; hlt, or push rax; jmp +0; hlt.
+     */
+    @Test
+    void aDoorbellRingsOnceWhenItsBlockEndsRightAfterIt() {
+        assertEquals(List.of("paused by vCPU 0", "all vCPUs halted with nothing to wake them"),
+                doorbellExits("66ba1005 ef eb00 f4"));
+        assertEquals(List.of("paused by vCPU 0", "paused by vCPU 0", "paused by vCPU 0"),
+                doorbellExits("66ba1005 ef 50 eb00 f4"));
+    }
+
+    private static List<String> doorbellExits(String hex) {
+        List<String> exits = new java.util.ArrayList<>();
+        try (Machine m = Guests.builder(Guests.hex(hex), new Guests.Capture()).device(0x510, 4, PortIoDevice.doorbell())
+                .onIoOut((vcpu, out) -> out.port() == 0x510 ? IoOutHandler.IoAction.PAUSE : IoOutHandler.IoAction.CONTINUE)
+                .build()) {
+            for (int i = 0; i < 3; i++) {
+                VmExit exit = m.run();
+                exits.add(exit.describe());
+                if (!(exit instanceof VmExit.Paused)) {
+                    break;
+                }
+            }
+        }
+        return exits;
     }
 }

@@ -163,6 +163,26 @@ class TrappedTimeTest {
         }
     }
 
+    /**
+     * The guest learns the 3 GHz from the hypervisor's timing leaf, as under KVM: max leaf
+     * 0x40000010 with no signature (so no kvmclock), EAX of 0x40000010 = 3,000,000 kHz, and the
+     * leaves between them empty. mov eax, 0x40000000; cpuid; mov r8, rax; mov r9, rbx;
+     * mov eax, 0x40000010; cpuid; mov r10, rax; mov eax, 0x40000005; cpuid; mov r11, rax; hlt.
+     */
+    @Test
+    void cpuidTimingLeafGivesTheCounterFrequency() {
+        String code = "b800000040 0fa2 4989c0 4989d9 b810000040 0fa2 4989c2 b805000040 0fa2 4989c3 f4";
+        try (Machine m = Guests.builder(Guests.hex(code), new Guests.Capture()).build()) {
+            assertEquals(new VmExit.AllHalted(), m.run());
+            Engine e = m.vcpus().getFirst().engine();
+            assertEquals(0x40000010L, e.read(X86Register.R8));
+            assertEquals(0L, e.read(X86Register.R9));
+            assertEquals(3_000_000L, e.read(X86Register.R10));
+            assertEquals(CounterTsc.TSC_KHZ, e.read(X86Register.R10));
+            assertEquals(0L, e.read(X86Register.R11));
+        }
+    }
+
     @Test
     void faultAndPatchModesGiveTheSameTscReadingsForARepeatedSite() {
         // mov ecx, 3; L: rdtsc; mov r8, rax; dec ecx; jnz L; hlt
