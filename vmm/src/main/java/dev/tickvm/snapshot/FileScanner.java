@@ -102,6 +102,9 @@ final class FileScanner {
             digest.update(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, (int) s.storedCrc()));
             if (s.crc() == CrcStatus.OK) {
                 checkSection(s, sections.size() - 1);
+            } else if (s.type() != null && s.index() <= Integer.MAX_VALUE) {
+                // Damaged, but there: inspect should not also report it missing.
+                present.add(new SectionType.Key(s.type(), (int) s.index()));
             }
             pos = s.end();
         }
