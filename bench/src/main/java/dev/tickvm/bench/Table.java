@@ -128,6 +128,19 @@ public final class Table {
         row("EngineBench.emptyStart", "uc_emu_start round trip, nothing executed", 1, "ns");
         row("EngineBench.outAndStop", "uc_emu_start round trip, one OUT whose hook stops", 1, "ns");
         System.out.println(line);
+        Map<String, String> operations = new java.util.LinkedHashMap<>();
+        operations.put("save", "snapshot save");
+        operations.put("restore", "snapshot restore");
+        operations.put("restoreInto", "restore into allocated RAM");
+        for (Map.Entry<String, String> operation : operations.entrySet()) {
+            for (String content : List.of("sparse", "random")) {
+                for (int mib : List.of(16, 64, 256)) {
+                    throughput("SnapshotBench." + operation.getKey() + ":" + content + ":" + mib, String.format("%s, %d MiB, %s",
+                            operation.getValue(), mib, content.equals("sparse") ? "1 page in 32 non-zero" : "all random"), mib);
+                }
+            }
+        }
+        System.out.println(line);
         if (missing > 0) {
             System.out.println(missing + " benchmark(s) gave no result: they failed"
                     + (log != null ? "; see " + log : "; see JMH's output above"));
@@ -153,6 +166,16 @@ public final class Table {
         if (r != null) {
             System.out.printf("%-60s %8s %-11s %8s-%-8s%n", what, format(r.median() * scale), unit, format(r.min() * scale),
                     format(r.max() * scale));
+        }
+    }
+
+    /** A ms/operation score shown as MB/s (10^6 bytes) of guest RAM; the fastest iteration is the top of the range. */
+    private void throughput(String key, String what, int ramMiB) {
+        Score r = result(key, what);
+        if (r != null) {
+            double mb = (ramMiB << 20) / 1e6;
+            System.out.printf("%-60s %8s %-11s %8s-%-8s%n", what, format(mb / r.median() * 1e3), "MB/s",
+                    format(mb / r.max() * 1e3), format(mb / r.min() * 1e3));
         }
     }
 
