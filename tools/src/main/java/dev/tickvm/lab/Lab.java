@@ -1,19 +1,23 @@
 package dev.tickvm.lab;
 
-import dev.tickvm.cpu.NativeCpuid;
-import dev.tickvm.devices.DebugExit;
-import dev.tickvm.devices.Serial16550;
-import dev.tickvm.bus.PortIoDevice;
 import dev.tickvm.host.SimulatedHost;
 import dev.tickvm.images.GuestImage;
 import dev.tickvm.images.GuestImages;
 import dev.tickvm.kvm.KvmVm;
-import dev.tickvm.machine.IoOutHandler;
 import dev.tickvm.machine.Machine;
 import dev.tickvm.machine.VmExit;
 import dev.tickvm.memory.GuestMemory;
+import dev.tickvm.snapshot.Progress;
+import dev.tickvm.snapshot.SaveResult;
+import dev.tickvm.snapshot.SectionReader;
+import dev.tickvm.snapshot.SectionWriter;
+import dev.tickvm.snapshot.SnapshotException;
+import dev.tickvm.snapshot.SnapshotIoException;
 import dev.tickvm.unicorn.Unicorn;
+import dev.tickvm.vm.RestoreStrategy;
+import dev.tickvm.vm.VirtualMachine;
 import java.io.ByteArrayOutputStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
@@ -42,7 +46,7 @@ public final class Lab implements AutoCloseable {
     public static final long BATCH_BASE = 0x20_0000;
     public static final long BATCH_SIZE = 0x2_0000;
     public static final int MAX_BATCH = (int) (BATCH_SIZE / 8);
-    public static final int DOORBELL_PORT = 0x510;
+    public static final int DOORBELL_PORT = VirtualMachine.DOORBELL_PORT;
     /** Blocks one command may take before it counts as hung (about a minute of emulation). */
     public static final long COMMAND_BUDGET = 1L << 30;
 
@@ -50,7 +54,8 @@ public final class Lab implements AutoCloseable {
     private final KvmVm kvm;
     private final Machine machine;
     private final GuestMemory memory;
-    private final ByteArrayOutputStream serial = new ByteArrayOutputStream();
+    private final VirtualMachine vm;
+    private ByteArrayOutputStream serial = new ByteArrayOutputStream();
     private final BitSet stopped = new BitSet();
     /** vCPUs running a WATCH: they take no other command until it has ended. */
     private final BitSet watching = new BitSet();
@@ -58,10 +63,11 @@ public final class Lab implements AutoCloseable {
     /** Doorbells rung while nobody waited for them (a watch that ended during another command). */
     private final BitSet unclaimedDoorbells = new BitSet();
 
-    private Lab(SimulatedHost host, KvmVm kvm, Machine machine) {
-        this.host = host;
-        this.kvm = kvm;
-        this.machine = machine;
+    private Lab(VirtualMachine vm) {
+        this.vm = vm;
+        this.host = vm.host();
+        this.kvm = vm.kvm();
+        this.machine = vm.machine();
         this.memory = machine.memory();
         this.watchCycles = new long[machine.vcpus().size()];
     }
@@ -89,39 +95,20 @@ public final class Lab implements AutoCloseable {
      */
     public static Lab create(Unicorn unicorn, SimulatedHost host, int vcpus, long vmTscKhz, long quantum,
             boolean boot) {
-        KvmVm kvm = new KvmVm(host, (leaf, subleaf) -> NativeCpuid.query(unicorn, leaf, subleaf));
-        if (vmTscKhz != 0) {
-            kvm.setTscKhz(vmTscKhz);
-        }
         GuestImage probe = GuestImages.require("probe");
-        ByteArrayOutputStream serial = new ByteArrayOutputStream();
-        DebugExit debugExit = new DebugExit();
         long memory = Math.max(16L << 20, BATCH_BASE + vcpus * BATCH_SIZE + (vcpus + 16) * 16 * 1024L);
         memory = (memory + 0xfffff) & ~0xfffffL;
-        Machine machine = Machine.builder()
-                .unicorn(unicorn)
-                .clock(host.clock())
-                .quantum(quantum)
-                .vcpus(vcpus)
-                .memorySize(memory)
-                .device(Serial16550.COM1, Serial16550.PORTS, new Serial16550(serial::write))
-                .device(DebugExit.PORT, DebugExit.PORTS, debugExit)
-                .device(DOORBELL_PORT, 4, PortIoDevice.doorbell())
-                .onIoOut((vcpu, out) -> out.port() == DOORBELL_PORT ? IoOutHandler.IoAction.PAUSE
-                        : debugExit.exitCode().isPresent() ? new IoOutHandler.IoAction.Exit(debugExit.exitCode().getAsInt())
-                        : IoOutHandler.IoAction.CONTINUE)
-                .trapEmulators(i -> kvm.createVcpu())
-                .image(probe.loadAddress(), probe.entry(), probe.code())
-                .build();
-        kvm.attachMemory(machine.memory());
-        Lab lab = new Lab(host, kvm, machine);
+        ByteArrayOutputStream serial = new ByteArrayOutputStream();
+        VirtualMachine vm = VirtualMachine.boot(unicorn, host, probe, vcpus, memory, vmTscKhz,
+                VirtualMachine.Settings.DEFAULT.withQuantum(quantum), serial::write);
+        Lab lab = new Lab(vm, serial);
         try {
             // Let every probe reach its first HLT, so all start idle.
             if (boot) {
                 lab.settle();
             } else {
                 for (int i = 0; i < vcpus; i++) {
-                    machine.park(i);
+                    lab.machine.park(i);
                 }
             }
         } catch (RuntimeException e) {
@@ -129,6 +116,61 @@ public final class Lab implements AutoCloseable {
             throw e;
         }
         return lab;
+    }
+
+    private Lab(VirtualMachine vm, ByteArrayOutputStream serial) {
+        this(vm);
+        this.serial = serial;
+    }
+
+    /**
+     * Saves the VM with the lab's own state (which probes were stopped, which are watching, the
+     * doorbells nobody has claimed yet) to {@code file}; the VM then runs on, as after QEMU's
+     * savevm: kvmclock did not count the save, and each vCPU with a kvmclock page sees
+     * PVCLOCK_GUEST_STOPPED.
+     */
+    public SaveResult save(Path file, Progress progress) throws SnapshotIoException {
+        SectionWriter w = new SectionWriter();
+        w.putBytes(stopped.toByteArray()).putBytes(watching.toByteArray()).putBytes(unclaimedDoorbells.toByteArray());
+        for (long cycles : watchCycles) {
+            w.putLong(cycles);
+        }
+        w.putBytes(serial.toByteArray());
+        SaveResult result = vm.save(file, w.toByteArray(), progress);
+        vm.resumeAfterSave();
+        return result;
+    }
+
+    /**
+     * A lab rebuilt from a snapshot {@link #save} wrote, on {@code destination} (whose clock must
+     * be at or after the save's true time), with {@code strategy} restoring guest time.
+     */
+    public static Lab restore(Unicorn unicorn, Path file, SimulatedHost destination, RestoreStrategy strategy, long quantum,
+            Progress progress) throws SnapshotException {
+        ByteArrayOutputStream serial = new ByteArrayOutputStream();
+        VirtualMachine.Restored restored = VirtualMachine.restore(unicorn, file, destination, strategy,
+                VirtualMachine.Settings.DEFAULT.withQuantum(quantum), serial::write, progress);
+        Lab lab = new Lab(restored.vm(), serial);
+        try {
+            SectionReader r = SectionReader.of(restored.vmmState());
+            lab.stopped.or(BitSet.valueOf(r.getBytes(8)));
+            lab.watching.or(BitSet.valueOf(r.getBytes(8)));
+            lab.unclaimedDoorbells.or(BitSet.valueOf(r.getBytes(8)));
+            for (int i = 0; i < lab.watchCycles.length; i++) {
+                lab.watchCycles[i] = r.getLong();
+            }
+            serial.writeBytes(r.getBytes(VirtualMachine.MAX_VMM_STATE));
+            r.finish();
+        } catch (SnapshotException | RuntimeException e) {
+            lab.close();
+            throw e;
+        }
+        return lab;
+    }
+
+    /** The whole VM (machine, kvm layer, devices). */
+    public VirtualMachine vm() {
+        return vm;
     }
 
     public SimulatedHost host() {
@@ -524,6 +566,6 @@ public final class Lab implements AutoCloseable {
 
     @Override
     public void close() {
-        machine.close();
+        vm.close();
     }
 }

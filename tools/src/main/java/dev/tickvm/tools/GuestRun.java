@@ -1,17 +1,24 @@
 package dev.tickvm.tools;
 
-import dev.tickvm.devices.DebugExit;
-import dev.tickvm.devices.Serial16550;
+import dev.tickvm.cpu.TrapMode;
 import dev.tickvm.host.HostClock;
+import dev.tickvm.host.SimulatedHost;
+import dev.tickvm.host.VirtualClock;
 import dev.tickvm.images.GuestImage;
-import dev.tickvm.machine.IoOutHandler;
 import dev.tickvm.machine.Machine;
 import dev.tickvm.machine.VmExit;
+import dev.tickvm.snapshot.Progress;
+import dev.tickvm.snapshot.SnapshotIoException;
+import dev.tickvm.vm.HostSpec;
+import dev.tickvm.vm.VirtualMachine;
+import java.nio.file.Path;
+import java.util.Map;
 import java.util.function.IntConsumer;
 
 /**
- * Runs a guest image on a standard PC-like machine: COM1 serial at 0x3f8 and the debug-exit
- * port at 0xf4. Shared by the run and demo commands and their tests.
+ * Runs a guest image in a {@link VirtualMachine} on a simulated host: the kvm layer (KVM's TSC,
+ * MSRs and kvmclock), COM1 serial at 0x3f8 and the debug-exit port at 0xf4. Shared by the run and
+ * demo commands and their tests.
  */
 public final class GuestRun {
     /** What a run produced. */
@@ -30,6 +37,8 @@ public final class GuestRun {
     private HostClock clock;
     private long budget = Machine.DEFAULT_BUDGET;
     private long quantum = Machine.DEFAULT_QUANTUM;
+    private Map<String, Long> hostSettings = Map.of();
+    private Progress progress = Progress.NONE;
 
     public GuestRun(GuestImage image) {
         this.image = image;
@@ -61,29 +70,51 @@ public final class GuestRun {
         return this;
     }
 
+    /** The simulated host's settings (HostSpec keys); the cost model comes with the clock. */
+    public GuestRun host(Map<String, Long> settings) {
+        this.hostSettings = Map.copyOf(settings);
+        return this;
+    }
+
+    /** Told how a save is going. */
+    public GuestRun progress(Progress progress) {
+        this.progress = progress;
+        return this;
+    }
+
     /** Boots the image and runs it to the end; serial output goes to {@code serialOut}. */
     public Result run(IntConsumer serialOut) {
-        DebugExit debugExit = new DebugExit();
-        Machine.Builder builder = Machine.builder()
-                .vcpus(vcpus)
-                .memorySize(memorySize)
-                .budget(budget)
-                .quantum(quantum)
-                .device(Serial16550.COM1, Serial16550.PORTS, new Serial16550(serialOut))
-                .device(DebugExit.PORT, DebugExit.PORTS, debugExit)
-                .onIoOut((vcpu, out) -> debugExit.exitCode().isPresent()
-                        ? new IoOutHandler.IoAction.Exit(debugExit.exitCode().getAsInt())
-                        : IoOutHandler.IoAction.CONTINUE)
-                .image(image.loadAddress(), image.entry(), image.code());
-        if (clock != null) {
-            builder.clock(clock);
+        try {
+            return run(serialOut, -1, null);
+        } catch (SnapshotIoException e) {
+            throw new IllegalStateException("unreachable: nothing is saved", e);
         }
+    }
+
+    /**
+     * Boots the image and runs it to the end, or, with {@code saveAtNanos} >= 0, until the host
+     * clock reaches that time, and then saves the VM to {@code snapshot} (the result's exit is then
+     * {@link VmExit.TimeReached}).
+     */
+    public Result run(IntConsumer serialOut, long saveAtNanos, Path snapshot) throws SnapshotIoException {
+        HostClock c = clock != null ? clock : new VirtualClock();
+        SimulatedHost host = HostSpec.build("host", c, hostSettings);
         long wallStart = System.nanoTime();
-        try (Machine machine = builder.build()) {
-            VmExit exit = machine.run();
-            long traps = machine.vcpus().stream().mapToLong(v -> v.traps()).sum();
-            return new Result(exit, vcpus, machine.blocks(), traps, machine.clock().nanos(),
-                    System.nanoTime() - wallStart);
+        try (VirtualMachine vm = VirtualMachine.boot(Main.unicorn(), host, image, vcpus, memorySize, 0,
+                new VirtualMachine.Settings(quantum, budget, TrapMode.PATCH), serialOut)) {
+            VmExit exit = saveAtNanos >= 0 ? vm.run(saveAtNanos) : vm.run();
+            if (exit instanceof VmExit.TimeReached && snapshot != null) {
+                vm.save(snapshot, new byte[0], progress);
+            }
+            return result(vm, exit, wallStart);
         }
+    }
+
+    /** What a VM's run gave, for {@link Result}. */
+    static Result result(VirtualMachine vm, VmExit exit, long wallStart) {
+        Machine machine = vm.machine();
+        long traps = machine.vcpus().stream().mapToLong(v -> v.traps()).sum();
+        return new Result(exit, machine.vcpus().size(), machine.blocks(), traps, machine.clock().nanos(),
+                System.nanoTime() - wallStart);
     }
 }

@@ -6,6 +6,7 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import dev.tickvm.snapshot.SnapshotIoException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -21,6 +22,7 @@ import picocli.CommandLine.Option;
             "  ./tickvm run --image rdtsc-loop --clock real",
             "  ./tickvm run --image smp-hello --vcpus 8 --memory 32M",
             "  ./tickvm run --image ./my-guest.bin --budget 1000000",
+            "  ./tickvm run --image clockwatch --save-at 2s --snapshot cw.tvm   then: ./tickvm restore cw.tvm",
             "",
             "A raw image file is loaded and entered at 0x100000 with the boot protocol of",
             "guest-images/README.md (RDI = vCPU id, RSI = vCPU count, RDX = RAM size)."})
@@ -52,21 +54,40 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--serial", paramLabel = "FILE", description = "Write the guest's serial output to FILE instead of stdout.")
     Path serial;
 
+    @Option(names = "--save-at", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "Stop once this much host time has passed (10s, 500ms, ...), save the VM to --snapshot, exit.")
+    Long saveAt;
+
+    @Option(names = "--snapshot", paramLabel = "FILE",
+            description = "Where --save-at saves the VM (replaced atomically; 'tickvm restore FILE' continues it).")
+    Path snapshot;
+
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws IOException, SnapshotIoException {
+        if ((saveAt == null) != (snapshot == null)) {
+            throw new IllegalArgumentException("--save-at and --snapshot go together: when to save, and where");
+        }
+        if (saveAt != null && clock == ClockKind.real) {
+            throw new IllegalArgumentException("--save-at needs the virtual clock: a real clock's VM cannot be"
+                    + " restored at the time it was saved");
+        }
         Main.unicorn();
         GuestImage guest = ImageArgument.resolve(image);
-        GuestRun run = new GuestRun(guest).memorySize(memory).clock(clock.create()).budget(budget).quantum(quantum);
+        GuestRun run = new GuestRun(guest).memorySize(memory).clock(clock.create()).budget(budget).quantum(quantum)
+                .progress(Progress.bar("saving"));
         if (vcpus != null) {
             run.vcpus(vcpus);
         }
         GuestRun.Result result;
         try (OutputStream out = serial == null ? null : new FileOutputStream(serial.toFile())) {
             PrintStream stdout = System.out;
-            result = run.run(out == null ? stdout::write : b -> write(out, b));
+            result = run.run(out == null ? stdout::write : b -> write(out, b), saveAt == null ? -1 : saveAt, snapshot);
             stdout.flush();
         }
         System.err.println("tickvm: " + guest.name() + ": " + result.summary(clock.name()));
+        if (snapshot != null && result.exit() instanceof dev.tickvm.machine.VmExit.TimeReached) {
+            System.err.println("tickvm: saved to " + snapshot + "; continue it with: ./tickvm restore " + snapshot);
+        }
         return result.exit().exitCode();
     }
 

@@ -105,7 +105,7 @@ class GuestRunTest {
                 () -> assertEquals(FaultKind.UNKNOWN_MSR, f.fault().kind()),
                 () -> assertEquals(0x100013, f.fault().rip()),
                 () -> assertEquals(13, f.fault().vector()),
-                () -> assertEquals("RDMSR MSR 0x12345678: not emulated", f.fault().detail()),
+                () -> assertEquals("RDMSR MSR 0x12345678: not emulated by KVM here (#GP)", f.fault().detail()),
                 () -> assertEquals(4, r.result().exit().exitCode()));
     }
 

@@ -1,7 +1,9 @@
 package dev.tickvm.cpu;
 
 import dev.tickvm.memory.GuestMemory;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -63,6 +65,11 @@ public final class PatchTable {
 
     public int size() {
         return sites.size();
+    }
+
+    /** Every patched site, in address order (a snapshot stores their original bytes). */
+    public List<Site> sites() {
+        return sites.values().stream().sorted(Comparator.comparingLong(Site::address)).toList();
     }
 
     /** A copy of guest memory [address, address + length) with every patch undone. */

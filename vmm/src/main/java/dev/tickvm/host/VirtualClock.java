@@ -10,7 +10,16 @@ public final class VirtualClock implements HostClock {
     private long nanos;
 
     public VirtualClock(CostModel costs) {
+        this(costs, 0);
+    }
+
+    /** A clock that starts at {@code startNanos} (a VM restored later in true time, in another process). */
+    public VirtualClock(CostModel costs, long startNanos) {
+        if (startNanos < 0) {
+            throw new IllegalArgumentException("a virtual clock starts at 0 or later, got " + startNanos);
+        }
         this.costs = costs;
+        this.nanos = startNanos;
     }
 
     public VirtualClock() {

@@ -195,6 +195,15 @@ public final class Machine implements AutoCloseable {
      * once a vCPU has faulted, this returns that fault again without running anything.
      */
     public VmExit run() {
+        return run(Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #run()}, and stops between two turns once the host clock has reached
+     * {@code untilNanos} ({@link VmExit.TimeReached}): where a VMM can save the VM, with nothing
+     * of a turn half done. The same run with and without the stop schedules the same turns.
+     */
+    public VmExit run(long untilNanos) {
         for (Vcpu v : vcpus) {
             if (v.runState() instanceof VcpuRunState.Faulted(VcpuExit.Fault fault)) {
                 return new VmExit.Faulted(v.id(), fault);
@@ -213,6 +222,9 @@ public final class Machine implements AutoCloseable {
             if (usedBlocks >= budget) {
                 Vcpu v = vcpus.get(next);
                 return new VmExit.BudgetExhausted(usedBlocks, v.id(), v.rip());
+            }
+            if (clock.nanos() >= untilNanos) {
+                return new VmExit.TimeReached(clock.nanos());
             }
             int current = next;
             Vcpu vcpu = vcpus.get(current);

@@ -25,6 +25,10 @@ public sealed interface VmExit {
     record Paused(int vcpu) implements VmExit {
     }
 
+    /** The host clock reached the time the VMM asked to stop at, between two turns; it can be run again. */
+    record TimeReached(long nanos) implements VmExit {
+    }
+
     /** One line for people. */
     default String describe() {
         return switch (this) {
@@ -34,6 +38,7 @@ public sealed interface VmExit {
             case BudgetExhausted b -> String.format(
                     "guest ran %,d blocks without stopping (the budget); vCPU %d was at RIP 0x%x", b.blocks(), b.vcpu(), b.rip());
             case Paused p -> "paused by vCPU " + p.vcpu();
+            case TimeReached t -> String.format("stopped at %,d ns of host time, as asked", t.nanos());
         };
     }
 
@@ -42,6 +47,7 @@ public sealed interface VmExit {
         return switch (this) {
             case Exited e -> e.code();
             case Paused p -> 0;
+            case TimeReached t -> 0;
             case AllHalted h -> 3;
             case Faulted f -> 4;
             case BudgetExhausted b -> 5;

@@ -1,0 +1,121 @@
+package dev.tickvm.tools;
+
+import dev.tickvm.host.SimulatedHost;
+import dev.tickvm.host.VirtualClock;
+import dev.tickvm.machine.Machine;
+import dev.tickvm.machine.VmExit;
+import dev.tickvm.snapshot.SnapshotException;
+import dev.tickvm.vm.HostSpec;
+import dev.tickvm.vm.RestoreStrategy;
+import dev.tickvm.vm.VirtualMachine;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "restore",
+        mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"Restores a VM saved by 'tickvm run --save-at' and lets it continue.",
+            "The file is checked whole before anything is built. The VM comes back on the host it was saved on,",
+            "or on another (--host), after --downtime of true time, with a restore strategy (docs/TIME.md",
+            "section 8; 'stop' is QEMU's default: the TSCs and kvmclock continue from their saved values).",
+            "The guest's serial output goes to stdout (or --serial FILE), a summary line to stderr; the exit",
+            "code is the guest's, as for 'tickvm run'."},
+        footer = {"", "Examples:",
+            "  ./tickvm run --image clockwatch --save-at 2s --snapshot cw.tvm",
+            "  ./tickvm restore cw.tvm --downtime 10s --for 3s",
+            "  ./tickvm restore cw.tvm --host tsc-khz=2500000 --for 1s      another host: another TSC",
+            "",
+            "--host takes the keys of a scenario's host line, comma-separated: tsc-khz, tsc-hz, crystal-ppm,",
+            "frac-bits, stable, tsc-scaling, tsc-at-boot, boot-epoch, ntp-offset, ntp-slew-ppb, tai-offset; the",
+            "others stay the source host's. True time continues from the save's plus the downtime."})
+final class RestoreCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "FILE", description = "The snapshot file.")
+    Path file;
+
+    @Option(names = "--host", paramLabel = "KEY=VALUE,...", defaultValue = "",
+            description = "Restore onto a host with these settings instead of the source's.")
+    String host;
+
+    @Option(names = "--downtime", paramLabel = "DURATION", defaultValue = "0", converter = DurationConverter.class,
+            description = "True time between the save and the restore (default: 0).")
+    long downtime;
+
+    @Option(names = "--for", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "Run this much host time, then stop (default: until the guest ends).")
+    Long runFor;
+
+    @Option(names = "--strategy", paramLabel = "NAME", defaultValue = "stop",
+            description = "How guest time is restored: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).",
+            completionCandidates = Strategies.class)
+    String strategy;
+
+    @Option(names = "--budget", paramLabel = "BLOCKS", defaultValue = "" + Machine.DEFAULT_BUDGET,
+            description = "Translated blocks the VM may run before it is cut off (default: ${DEFAULT-VALUE}).")
+    long budget;
+
+    @Option(names = "--quantum", paramLabel = "BLOCKS", defaultValue = "" + Machine.DEFAULT_QUANTUM,
+            description = "Blocks a vCPU runs before the next one's turn (default: ${DEFAULT-VALUE}).")
+    long quantum;
+
+    @Option(names = "--serial", paramLabel = "FILE", description = "Write the guest's serial output to FILE instead of stdout.")
+    Path serial;
+
+    /** The strategy names, for --help. */
+    static final class Strategies implements Iterable<String> {
+        @Override
+        public java.util.Iterator<String> iterator() {
+            return RestoreStrategy.all().stream().map(RestoreStrategy::name).iterator();
+        }
+    }
+
+    @Override
+    public Integer call() throws IOException, SnapshotException {
+        RestoreStrategy how = RestoreStrategy.named(strategy);
+        Map<String, Long> overrides = HostSpec.parse(host);
+        long wallStart = System.nanoTime();
+        try (OutputStream out = serial == null ? null : new FileOutputStream(serial.toFile())) {
+            PrintStream stdout = System.out;
+            VirtualMachine.Restored restored = VirtualMachine.restore(Main.unicorn(), file, header -> {
+                Map<String, Long> settings = new LinkedHashMap<>(HostSpec.fromParameters(header.hostParameters()));
+                if (overrides.containsKey("tsc-khz") && !overrides.containsKey("tsc-hz")) {
+                    settings.remove("tsc-hz");
+                }
+                settings.putAll(overrides);
+                String name = overrides.isEmpty() ? header.hostParameters().getOrDefault("name", "host") : "destination";
+                VirtualClock clock = new VirtualClock(HostSpec.costs(settings),
+                        Math.addExact(header.times().trueNanos(), downtime));
+                return HostSpec.build(name, clock, settings);
+            }, how, new VirtualMachine.Settings(quantum, budget, dev.tickvm.cpu.TrapMode.PATCH),
+                    out == null ? stdout::write : b -> write(out, b), Progress.bar("restoring"));
+            try (VirtualMachine vm = restored.vm()) {
+                SimulatedHost h = vm.host();
+                System.err.printf("tickvm: restored %s (%d vCPU%s, %s) on %s at true time %s with '%s'%n",
+                        vm.imageName(), vm.machine().vcpus().size(), vm.machine().vcpus().size() == 1 ? "" : "s",
+                        file, h, Durations.format(h.trueNanos()), how.name());
+                long start = vm.machine().clock().nanos();
+                VmExit exit = runFor == null ? vm.run() : vm.run(Math.addExact(start, runFor));
+                stdout.flush();
+                GuestRun.Result result = GuestRun.result(vm, exit, wallStart);
+                System.err.println("tickvm: " + vm.imageName() + ": " + result.summary("virtual"));
+                return exit.exitCode();
+            }
+        }
+    }
+
+    private static void write(OutputStream out, int b) {
+        try {
+            out.write(b);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
