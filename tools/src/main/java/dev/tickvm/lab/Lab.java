@@ -130,6 +130,11 @@ public final class Lab implements AutoCloseable {
      * PVCLOCK_GUEST_STOPPED.
      */
     public SaveResult save(Path file, Progress progress) throws SnapshotIoException {
+        return save(file, progress, true);
+    }
+
+    /** As {@link #save(Path, Progress)}; with {@code resume} false the VM stays stopped (a save while paused). */
+    public SaveResult save(Path file, Progress progress, boolean resume) throws SnapshotIoException {
         SectionWriter w = new SectionWriter();
         w.putBytes(stopped.toByteArray()).putBytes(watching.toByteArray()).putBytes(unclaimedDoorbells.toByteArray());
         for (long cycles : watchCycles) {
@@ -137,7 +142,9 @@ public final class Lab implements AutoCloseable {
         }
         w.putBytes(serial.toByteArray());
         SaveResult result = vm.save(file, w.toByteArray(), progress);
-        vm.resumeAfterSave();
+        if (resume) {
+            vm.resumeAfterSave();
+        }
         return result;
     }
 
@@ -466,6 +473,35 @@ public final class Lab implements AutoCloseable {
                 }
                 case VmExit.AllHalted h -> {
                     return;
+                }
+                case VmExit.Paused p -> unclaimedDoorbells.set(p.vcpu());
+                case VmExit exit -> throw new ProbeException(exit.describe());
+            }
+        }
+    }
+
+    /**
+     * Lets {@code nanos} of host time pass with the guest running: the vCPUs that have work
+     * (watches) run round-robin, and once none has, the VM idles until the time is up (a host
+     * clock that only moves with guest work is advanced to it). Returns the host time reached.
+     */
+    public long runFor(long nanos) {
+        if (nanos < 0) {
+            throw new IllegalArgumentException("run for " + nanos + " ns: time never goes back");
+        }
+        long until = Math.addExact(host.clock().nanos(), nanos);
+        machine.budgetFromNow(COMMAND_BUDGET);
+        while (true) {
+            switch (machine.run(until)) {
+                case VmExit.TimeReached t -> {
+                    return t.nanos();
+                }
+                case VmExit.AllHalted h -> {
+                    long now = host.clock().nanos();
+                    if (now < until && host.clock().kind().equals("virtual")) {
+                        host.clock().advance(until - now);
+                    }
+                    return host.clock().nanos();
                 }
                 case VmExit.Paused p -> unclaimedDoorbells.set(p.vcpu());
                 case VmExit exit -> throw new ProbeException(exit.describe());

@@ -3,6 +3,7 @@ package dev.tickvm.scenario;
 import dev.tickvm.cpu.BootLayout;
 import dev.tickvm.kvm.ClockData;
 import dev.tickvm.kvm.KvmRequest;
+import dev.tickvm.vm.RestoreStrategy;
 import dev.tickvm.kvm.Errno;
 import dev.tickvm.kvm.Msr;
 import dev.tickvm.kvm.Pvclock;
@@ -36,17 +37,17 @@ final class ScenarioParser {
     /** Every command word, for "unknown command" suggestions. */
     static final List<String> COMMANDS = List.of("host", "vm", "advance", "host-tsc", "host-ns", "host-realtime",
             "host-raw", "host-tai", "true-ns", "set-host", "set-vm", "get-vm", "set-tsc-khz", "get-tsc-khz", "set-msr", "get-msr", "set-attr", "get-attr", "get-vcpu",
-            "get-clock", "set-clock", "enable-kvmclock", "get-pvclock", "kvmclock-ctrl", "pause", "resume", "guest",
+            "get-clock", "set-clock", "enable-kvmclock", "get-pvclock", "kvmclock-ctrl", "pause", "resume", "save", "restore", "run", "guest",
             "let", "expect", "expect-error", "print");
 
     /** The commands that set up the run or compute: they never fail the KVM way, and need no VM. */
     private static final List<String> SCRIPT_COMMANDS = List.of("host", "vm", "let", "expect", "expect-error", "print");
 
     /** Steps that need the VM but cannot fail the KVM way either: not inside expect-error. */
-    private static final List<String> RUN_STATE_COMMANDS = List.of("pause", "resume");
+    private static final List<String> RUN_STATE_COMMANDS = List.of("pause", "resume", "save", "restore");
 
     /** The steps that run the guest: not while the VM is paused. */
-    private static final List<String> GUEST_COMMANDS = List.of("guest", "enable-kvmclock");
+    private static final List<String> GUEST_COMMANDS = List.of("guest", "enable-kvmclock", "run");
 
     /**
      * Names with a fixed value, usable in any expression and never rebound: the flags of
@@ -103,6 +104,8 @@ final class ScenarioParser {
     /** Variables some earlier statement binds. */
     private final Set<String> bound = new HashSet<>();
     private final Set<String> hosts = new HashSet<>();
+    /** Snapshot names saved by earlier lines. */
+    private final Set<String> saved = new HashSet<>();
     private int vmLine;
     /** The line of the 'pause' in effect, or 0 while the VM runs. */
     private int pausedLine;
@@ -181,7 +184,7 @@ final class ScenarioParser {
                 vmLine = lineNumber;
             } else if (first.group(1).equals("pause")) {
                 pausedLine = lineNumber;
-            } else if (first.group(1).equals("resume")) {
+            } else if (first.group(1).equals("resume") || first.group(1).equals("restore")) {
                 pausedLine = 0;
             } else if (first.group(1).equals("host") && first.group(2) != null) {
                 hosts.add(first.group(2));
@@ -235,6 +238,7 @@ final class ScenarioParser {
             case "host" -> defineHost();
             case "vm" -> createVm(column);
             case "advance" -> new Statement.Advance(term("a duration, e.g. 1s or 500ms", "advance DURATION"));
+            case "run" -> new Statement.RunGuest(term("a duration, e.g. 1s or 500ms", "run DURATION"));
             case "host-tsc", "host-ns", "host-realtime", "host-raw", "host-tai" -> new Statement.HostRead(
                     word.substring(5), targets(word, List.of(word.substring(5)), required));
             case "true-ns" -> new Statement.HostRead("true", targets(word, List.of("true"), required));
@@ -301,6 +305,13 @@ final class ScenarioParser {
                 yield new Statement.GetPvclock(cpu, targets(word, List.of("version", "tsc_timestamp", "system_time",
                         "mul", "shift", "flags"), required));
             }
+            case "save" -> {
+                String name = fileName("save FILE");
+                cur.expectEnd();
+                saved.add(name);
+                yield new Statement.Save(name);
+            }
+            case "restore" -> restore(column);
             case "pause" -> {
                 if (pausedLine != 0) {
                     throw new Fail(column, "the VM is already paused (since line " + pausedLine + ")");
@@ -370,6 +381,77 @@ final class ScenarioParser {
             settings.put(key, value);
         }
         return new Statement.DefineHost(name, settings);
+    }
+
+    /** A snapshot file name: everything up to the next space (or comment). */
+    private String fileName(String usage) {
+        cur.skipSpaces();
+        int column = cur.column();
+        int start = column - 1;
+        StringBuilder name = new StringBuilder();
+        while (!cur.atEnd() && !Character.isWhitespace(cur.peek())) {
+            name.append(cur.peek());
+            cur.reset(cur.column() + 1);
+        }
+        if (name.isEmpty()) {
+            throw new Fail(column, "missing file name: " + usage);
+        }
+        if (name.indexOf("=") >= 0) {
+            cur.reset(start + 1);
+            throw new Fail(column, "missing file name before '" + name + "': " + usage);
+        }
+        return name.toString();
+    }
+
+    /**
+     * {@code restore FILE [host=NAME] [strategy=S]}: a relative FILE must have been saved by an
+     * earlier line of this file (it lives in the run's own directory).
+     */
+    private Statement restore(int column) {
+        String usage = "restore FILE [host=NAME] [strategy=stop]";
+        cur.skipSpaces();
+        int fileColumn = cur.column();
+        String name = fileName(usage);
+        if (!java.nio.file.Path.of(name).isAbsolute() && !saved.contains(name)) {
+            throw new Fail(fileColumn, "no 'save " + name + "' before this line: a relative snapshot name is one this"
+                    + " scenario saved (give an absolute path for another file)");
+        }
+        String host = null;
+        String strategy = "stop";
+        Set<String> seen = new HashSet<>();
+        while (!cur.atEndAfterSpaces()) {
+            int keyColumn = cur.column();
+            String key = cur.word();
+            List<String> keys = List.of("host", "strategy");
+            if (key == null || !keys.contains(key)) {
+                throw new Fail(keyColumn, unknown("restore setting", key == null ? cur.peekToken() : key, keys));
+            }
+            if (!seen.add(key)) {
+                throw new Fail(keyColumn, "restore setting '" + key + "' is given twice");
+            }
+            equalsSign(key);
+            cur.skipSpaces();
+            int valueColumn = cur.column();
+            String value = cur.word();
+            if (value == null) {
+                throw new Fail(valueColumn, "missing value after " + key + "=");
+            }
+            if (key.equals("host")) {
+                if (!hosts.contains(value)) {
+                    throw new Fail(valueColumn, "unknown host '" + value + "': define it first with 'host " + value + " ...'");
+                }
+                host = value;
+            } else {
+                List<String> names = RestoreStrategy.all().stream().map(RestoreStrategy::name).toList();
+                if (!names.contains(value)) {
+                    throw new Fail(valueColumn, unknown("restore strategy", value, names));
+                }
+                strategy = value;
+            }
+        }
+        // The restored VM runs: whatever pause was in effect ended with the VM it paused.
+        pausedLine = 0;
+        return new Statement.Restore(name, host, strategy);
     }
 
     /** {@code set-host [NAME] ntp-offset=NS ntp-slew-ppb=PPB}: the host's NTP errors from now on. */

@@ -23,7 +23,14 @@ import dev.tickvm.scenario.ScenarioReport.StepReport;
 import dev.tickvm.scenario.ScenarioReport.Stop;
 import dev.tickvm.scenario.Statement.Cpu;
 import dev.tickvm.scenario.Statement.Step;
+import dev.tickvm.snapshot.Progress;
+import dev.tickvm.snapshot.SaveResult;
+import dev.tickvm.snapshot.SnapshotException;
 import dev.tickvm.unicorn.Unicorn;
+import dev.tickvm.vm.RestoreStrategy;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import dev.tickvm.unicorn.UnicornException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -102,6 +109,9 @@ public final class ScenarioRunner {
         /** True time, shared by every host of the scenario; made with the first host (or the VM). */
         private VirtualClock trueClock;
         private Lab lab;
+        private long quantum;
+        /** Where relative snapshot names live: a directory of this run's own, removed at its end. */
+        private Path snapshots;
         /** The userspace half of kvmclock (QEMU's kvmclock device): freezes the clock while paused. */
         private KvmClockDevice clockDevice;
         /** While paused: the line of the 'pause', and the host ns it happened at; else 0 and -1. */
@@ -199,6 +209,18 @@ public final class ScenarioRunner {
                             + " on the pvclock page at the next entry");
                 }
                 case Statement.RunState r -> r.pause() ? pause() : resume();
+                case Statement.Save v -> save(v);
+                case Statement.RunGuest g -> {
+                    requireGuest();
+                    long nanos = eval(g.nanos());
+                    if (nanos < 0) {
+                        throw new ScenarioRuntimeException("run for " + fmt(nanos) + " ns: time never goes back");
+                    }
+                    long reached = lab.runFor(nanos);
+                    yield Outcome.ok(String.format("the guest ran to true time %s ns, host TSC %s", fmt(reached),
+                            fmt(vmHost.tsc())));
+                }
+                case Statement.Restore r -> restore(r);
                 case Statement.SetVcpu s -> setVcpu(s);
                 case Statement.GetVcpu g -> getVcpu(g);
                 case Statement.Guest g -> guest(g);
@@ -292,8 +314,9 @@ public final class ScenarioRunner {
             long khz = v.tscKhz() == null ? 0 : eval(v.tscKhz());
             long quantum = v.quantum() == null ? Machine.DEFAULT_QUANTUM : eval(v.quantum());
             lab = Lab.create(unicorn.get(), host, (int) vcpus, khz, quantum, v.boot());
+            this.quantum = quantum;
             vmHost = host;
-            clockDevice = new KvmClockDevice(lab.kvm());
+            clockDevice = lab.vm().clockDevice();
             KvmVm kvm = lab.kvm();
             return Outcome.ok(String.format("%d vCPU%s at %s kHz on %s; TSC generation %d, master clock %s%s,"
                     + " true time %s ns", vcpus, vcpus == 1 ? "" : "s", fmt(kvm.getTscKhz()),
@@ -549,6 +572,50 @@ public final class ScenarioRunner {
                     o.message() + "  (kvmclock not enabled on vCPU " + vcpu.id() + ")");
         }
 
+        private Path snapshotPath(String name) throws IOException {
+            Path p = Path.of(name);
+            if (p.isAbsolute()) {
+                return p;
+            }
+            if (snapshots == null) {
+                snapshots = Files.createTempDirectory("tickvm-scenario-");
+            }
+            return snapshots.resolve(name);
+        }
+
+        private Outcome save(Statement.Save v) {
+            try {
+                Path file = snapshotPath(v.file());
+                SaveResult saved = lab.save(file, Progress.NONE, pausedLine == 0);
+                return Outcome.ok(String.format("saved to %s: %s bytes at true time %s ns%s", v.file(), fmt(saved.fileSize()),
+                        fmt(vmHost.trueNanos()), pausedLine == 0
+                                ? "; the VM runs on (kvmclock put back, PVCLOCK_GUEST_STOPPED on its pages)"
+                                : "; the VM stays paused"));
+            } catch (IOException | SnapshotException e) {
+                throw new ScenarioRuntimeException("save " + v.file() + ": " + e.getMessage());
+            }
+        }
+
+        private Outcome restore(Statement.Restore r) {
+            SimulatedHost destination = r.host() == null ? vmHost : hosts.get(r.host());
+            RestoreStrategy strategy = RestoreStrategy.named(r.strategy());
+            Lab restored;
+            try {
+                restored = Lab.restore(unicorn.get(), snapshotPath(r.file()), destination, strategy, quantum, Progress.NONE);
+            } catch (IOException | SnapshotException e) {
+                throw new ScenarioRuntimeException("restore " + r.file() + ": " + e.getMessage());
+            }
+            lab.close();
+            lab = restored;
+            vmHost = destination;
+            clockDevice = lab.vm().clockDevice();
+            pausedLine = 0;
+            pausedAtNanos = -1;
+            return Outcome.ok(String.format("restored %s on %s with '%s' at true time %s ns: %d vCPU%s, not run yet",
+                    r.file(), destination.name(), strategy.name(), fmt(destination.trueNanos()), lab.vcpus(),
+                    lab.vcpus() == 1 ? "" : "s"));
+        }
+
         private Outcome pause() {
             clockDevice.stop();
             KvmClockDevice.State state = clockDevice.save();
@@ -692,6 +759,16 @@ public final class ScenarioRunner {
         public void close() {
             if (lab != null) {
                 lab.close();
+            }
+            if (snapshots != null) {
+                try (var files = Files.list(snapshots)) {
+                    for (Path f : files.toList()) {
+                        Files.deleteIfExists(f);
+                    }
+                    Files.deleteIfExists(snapshots);
+                } catch (IOException e) {
+                    // Best effort: a temporary directory left behind is not an error of the run.
+                }
             }
         }
     }

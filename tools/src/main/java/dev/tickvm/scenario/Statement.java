@@ -38,6 +38,18 @@ sealed interface Statement {
     record CreateVm(String host, Expr vcpus, Expr tscKhz, Expr quantum, boolean boot) implements Statement {
     }
 
+    /** {@code run DURATION}: that much true time passes with the guest running (its watches). */
+    record RunGuest(Expr nanos) implements Statement {
+    }
+
+    /** {@code save FILE}: the VM to a snapshot file; it then runs on. */
+    record Save(String file) implements Statement {
+    }
+
+    /** {@code restore FILE [host=NAME] [strategy=S]}: the VM replaced by the one saved, on that host (null: the VM's). */
+    record Restore(String file, String host, String strategy) implements Statement {
+    }
+
     /** {@code set-host [NAME] ntp-offset=NS ntp-slew-ppb=PPB}: NTP errors from now on; NAME null is the VM's host. */
     record SetHost(String host, Map<String, Expr> settings) implements Statement {
     }
