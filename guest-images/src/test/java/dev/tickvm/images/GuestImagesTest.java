@@ -17,7 +17,7 @@ class GuestImagesTest {
     void catalogueListsEveryBuiltImageAtOneMebibyte() {
         List<String> names = GuestImages.catalogue().stream().map(GuestImage::name).toList();
         assertEquals(List.of("hello", "rdtsc-loop", "smp-hello", "probe", "fault-invalid-opcode", "fault-ud2",
-                "fault-unmapped", "fault-loop", "fault-msr", "clockwatch"), names);
+                "fault-unmapped", "fault-loop", "fault-msr", "clockwatch", "counter"), names);
         for (GuestImage image : GuestImages.catalogue()) {
             assertEquals(0x100000L, image.loadAddress(), image.name());
             assertEquals(image.loadAddress(), image.entry(), image.name());
