@@ -90,7 +90,7 @@ final class FileScanner {
             }
             if (sections.size() == Format.MAX_SECTIONS) {
                 throw new Location(in.file, "section", pos).fail(FormatCheck.SECTION_COUNT,
-                        "more than " + Format.MAX_SECTIONS + " sections before END");
+                        "more than " + Format.MAX_SECTIONS + " sections (END included)");
             }
             SectionInfo s = readFrame(pos);
             sections.add(s);
