@@ -272,7 +272,7 @@ class SnapshotRoundTripTest {
     }
 
     @Test
-    void temporaryFilesOfDeadSavesAreRemovedAndLiveOnesKept() throws Exception {
+    void temporaryFilesOfDeadSavesOfTheSameTargetAreRemovedAndNoOthers() throws Exception {
         try (Arena arena = Arena.ofConfined()) {
             Path file = dir.resolve("vm.tvm");
             Path dead = dir.resolve(".vm.tvm.0123456789abcdef.tmp");
