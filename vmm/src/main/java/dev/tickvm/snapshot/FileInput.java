@@ -22,7 +22,12 @@ final class FileInput {
     }
 
     Location location(SectionInfo s) {
-        return new Location(file, "section " + s.label(), s.offset());
+        return location(s.typeId(), s.index(), s.offset());
+    }
+
+    /** "section VCPU 2" at its offset. */
+    Location location(int typeId, long index, long offset) {
+        return new Location(file, "section " + SectionInfo.label(typeId, index), offset);
     }
 
     /** Fills {@code dst} from {@code position}. */

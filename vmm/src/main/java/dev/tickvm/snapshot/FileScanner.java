@@ -33,6 +33,7 @@ final class FileScanner {
     private final Set<SectionType.Key> present = new HashSet<>();
     private final CRC32C digest = new CRC32C();
     private final ByteBuffer frameHeader = ByteBuffer.allocate(Format.FRAME_HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    private final ByteBuffer crcBytes = ByteBuffer.allocate(Format.CRC_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     private ByteBuffer crcBlock;
     private FormatVersion version;
     private SnapshotHeader header;
@@ -90,7 +91,7 @@ final class FileScanner {
             }
             if (sections.size() == Format.MAX_SECTIONS) {
                 throw new Location(in.file, "section", pos).fail(FormatCheck.SECTION_COUNT,
-                        "more than " + Format.MAX_SECTIONS + " sections before END");
+                        "more than " + Format.MAX_SECTIONS + " sections (END included)");
             }
             SectionInfo s = readFrame(pos);
             sections.add(s);
@@ -99,7 +100,7 @@ final class FileScanner {
                 checkEnd(s);
                 return;
             }
-            digest.update(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, (int) s.storedCrc()));
+            digest.update(crcBytes.clear().putInt(0, (int) s.storedCrc()));
             if (s.crc() == CrcStatus.OK) {
                 checkSection(s, sections.size() - 1);
             } else if (s.type() != null && s.index() <= Integer.MAX_VALUE) {
@@ -165,8 +166,8 @@ final class FileScanner {
         long index = Integer.toUnsignedLong(frameHeader.getInt(4));
         long length = frameHeader.getLong(8);
         SectionType type = SectionType.byId(typeId);
-        String name = type != null ? type.name() : String.format("type 0x%04x", typeId);
-        Location at = new Location(in.file, "section " + (type != null ? type.label(index) : name), pos);
+        String name = SectionInfo.name(typeId);
+        Location at = in.location(typeId, index, pos);
         long limit = type == null ? Format.MAX_PAYLOAD
                 : type == SectionType.RAM && header != null ? Format.maxRamPayload(header.ramSize()) : type.maxPayload();
         if (length < 0 || length > limit) {
@@ -178,9 +179,8 @@ final class FileScanner {
             throw at.fail(FormatCheck.TRUNCATED, "the payload of " + length + " bytes and its CRC end at offset " + end
                     + ", past the end of the file at " + in.size);
         }
-        ByteBuffer storedBytes = ByteBuffer.allocate(Format.CRC_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        in.readFully(storedBytes, end - Format.CRC_BYTES, at);
-        int stored = storedBytes.getInt(0);
+        in.readFully(crcBytes.clear(), end - Format.CRC_BYTES, at);
+        int stored = crcBytes.getInt(0);
         int computed = crc(pos, Format.FRAME_HEADER_BYTES + length, at);
         SectionInfo s = new SectionInfo(typeId, name, index, flags, pos, length, Integer.toUnsignedLong(stored),
                 stored == computed ? CrcStatus.OK : CrcStatus.MISMATCH);

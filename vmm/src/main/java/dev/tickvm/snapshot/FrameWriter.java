@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.util.List;
 import java.util.zip.CRC32C;
@@ -27,7 +28,7 @@ final class FrameWriter implements AutoCloseable {
     private final ByteBuffer stageBuffer = stage.asByteBuffer();
     private final CRC32C frameCrc = new CRC32C();
     private final CRC32C digest = new CRC32C();
-    private final ByteBuffer crcBytes = ByteBuffer.allocate(Format.CRC_BYTES).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    private final ByteBuffer crcBytes = ByteBuffer.allocate(Format.CRC_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     /** Bytes already written to the channel; the stage holds what follows. */
     private long flushed;
     private int fill;

@@ -1,8 +1,10 @@
 package dev.tickvm.snapshot;
 
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.LongStream;
 
 /**
  * Which pages of guest RAM a snapshot stores: the runs of consecutive non-zero pages, judged on
@@ -70,7 +72,7 @@ final class RamLayout {
     }
 
     /** The RAM section's payload: the run table, then each run's pages as saved. */
-    void writePayload(FrameWriter out, MemorySegment ram, List<ByteOverride> sortedOverrides) throws java.io.IOException {
+    void writePayload(FrameWriter out, MemorySegment ram, List<ByteOverride> sortedOverrides) throws IOException {
         out.putLong(runCount);
         for (int i = 0; i < runCount; i++) {
             out.putLong(runs[2 * i]);
@@ -110,7 +112,7 @@ final class RamLayout {
     /** The pages that overrides touch, ascending, each once. */
     private static long[] overriddenPages(List<ByteOverride> sorted) {
         return sorted.stream()
-                .flatMapToLong(o -> java.util.stream.LongStream.rangeClosed(o.address() / PAGE, (o.end() - 1) / PAGE))
+                .flatMapToLong(o -> LongStream.rangeClosed(o.address() / PAGE, (o.end() - 1) / PAGE))
                 .distinct().sorted().toArray();
     }
 }

@@ -31,7 +31,17 @@ public record SectionInfo(int typeId, String name, long index, int flags, long o
 
     /** "RAM", "VCPU 2", "type 0x7777": as messages name it. */
     String label() {
-        SectionType t = type();
-        return t == null ? name : t.label(index);
+        return label(typeId, index);
+    }
+
+    /** The name of a type id: the type's, or "type 0x7777" for one this tickvm does not know. */
+    static String name(int typeId) {
+        SectionType t = SectionType.byId(typeId);
+        return t != null ? t.name() : String.format("type 0x%04x", typeId);
+    }
+
+    static String label(int typeId, long index) {
+        SectionType t = SectionType.byId(typeId);
+        return t != null ? t.label(index) : name(typeId);
     }
 }

@@ -80,9 +80,11 @@ public enum SectionType {
         if (!perVcpu()) {
             return index == 0 ? null : name() + " is not per vCPU, so its index must be 0, got " + index;
         }
-        if (index < 0 || vcpuCount > 0 && index >= vcpuCount) {
-            return "vCPU index " + Integer.toUnsignedString((int) index) + " is out of range: the header says "
-                    + vcpuCount + " vCPUs";
+        if (index < 0) {
+            return "vCPU index " + index + " is negative";
+        }
+        if (vcpuCount > 0 && index >= vcpuCount) {
+            return "vCPU index " + index + " is out of range: the header says " + vcpuCount + " vCPUs";
         }
         return null;
     }

@@ -272,7 +272,7 @@ class SnapshotRoundTripTest {
     }
 
     @Test
-    void temporaryFilesOfDeadSavesAreRemovedAndLiveOnesKept() throws Exception {
+    void temporaryFilesOfDeadSavesOfTheSameTargetAreRemovedAndNoOthers() throws Exception {
         try (Arena arena = Arena.ofConfined()) {
             Path file = dir.resolve("vm.tvm");
             Path dead = dir.resolve(".vm.tvm.0123456789abcdef.tmp");
@@ -312,6 +312,8 @@ class SnapshotRoundTripTest {
                             new ByteOverride(0x10, new byte[2])), List.of(vcpu0, vcpu1))).getMessage());
             assertEquals("RAM is written by Snapshot.save itself, not given as a section", assertThrows(
                     IllegalArgumentException.class, () -> new Section(SectionType.RAM, 0, new byte[0])).getMessage());
+            assertEquals("vCPU index -1 is negative", assertThrows(
+                    IllegalArgumentException.class, () -> new Section(SectionType.VCPU, -1, new byte[0])).getMessage());
             assertEquals("KVM_VM is not per vCPU, so its index must be 0, got 1", assertThrows(
                     IllegalArgumentException.class, () -> new Section(SectionType.KVM_VM, 1, new byte[0])).getMessage());
         }
