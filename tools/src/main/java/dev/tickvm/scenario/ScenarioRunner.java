@@ -27,6 +27,7 @@ import dev.tickvm.snapshot.Progress;
 import dev.tickvm.snapshot.SaveResult;
 import dev.tickvm.snapshot.SnapshotException;
 import dev.tickvm.unicorn.Unicorn;
+import dev.tickvm.vm.HostSpec;
 import dev.tickvm.vm.RestoreStrategy;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -248,35 +249,14 @@ public final class ScenarioRunner {
         private Outcome defineHost(Statement.DefineHost h) {
             Map<String, Long> s = new HashMap<>();
             h.settings().forEach((k, v) -> s.put(k, eval(v)));
-            CostModel costs = new CostModel(s.getOrDefault("ns-per-block", CostModel.DEFAULT.nanosPerBlock()),
-                    s.getOrDefault("ns-per-exit", CostModel.DEFAULT.nanosPerExit()));
+            CostModel costs = HostSpec.costs(s);
             if (trueClock == null) {
                 trueClock = new VirtualClock(costs);
             } else if (!costs.equals(trueClock.costs()) && (s.containsKey("ns-per-block") || s.containsKey("ns-per-exit"))) {
                 throw new ScenarioRuntimeException("the cost model (ns-per-block, ns-per-exit) belongs to true time,"
                         + " which every host shares: set it on the first host only");
             }
-            SimulatedHost host = SimulatedHost.standard(h.name(), trueClock);
-            host = host.withTscKhz(s.getOrDefault("tsc-khz", host.tscKhz()));
-            if (s.containsKey("tsc-hz")) {
-                // The true frequency; the kernel's tsc_khz is what tsc-khz says, or its kHz.
-                host = host.withTscHz(s.get("tsc-hz"));
-                if (s.containsKey("tsc-khz")) {
-                    host = host.withCalibratedKhz(s.get("tsc-khz"));
-                }
-            } else if (s.containsKey("crystal-ppm") || s.containsKey("crystal-ppb")) {
-                long ppb = s.containsKey("crystal-ppm") ? Math.multiplyExact(s.get("crystal-ppm"), 1000L)
-                        : s.get("crystal-ppb");
-                host = host.withCrystalErrorPpb(ppb);
-            }
-            host = host.withFracBits((int) Math.clamp(s.getOrDefault("frac-bits", (long) host.fracBits()), 0, 64))
-                    .withTscStable(s.getOrDefault("stable", 1L) != 0)
-                    .withTscScaling(s.getOrDefault("tsc-scaling", 1L) != 0)
-                    .withTscAtBoot(s.getOrDefault("tsc-at-boot", host.tscAtBoot()))
-                    .withBootEpoch(s.getOrDefault("boot-epoch", host.bootEpochNanos()))
-                    .withTaiOffset(s.getOrDefault("tai-offset", host.taiOffsetNanos()))
-                    .withNtp(s.getOrDefault("ntp-offset", s.getOrDefault("realtime-error", 0L)),
-                            s.getOrDefault("ntp-slew-ppb", 0L));
+            SimulatedHost host = HostSpec.build(h.name(), trueClock, s);
             hosts.put(h.name(), host);
             return Outcome.ok(describe(host));
         }

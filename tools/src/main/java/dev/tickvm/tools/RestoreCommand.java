@@ -8,7 +8,6 @@ import dev.tickvm.snapshot.SnapshotException;
 import dev.tickvm.vm.HostSpec;
 import dev.tickvm.vm.RestoreStrategy;
 import dev.tickvm.vm.VirtualMachine;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -17,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -58,16 +58,8 @@ final class RestoreCommand implements Callable<Integer> {
             completionCandidates = Strategies.class)
     String strategy;
 
-    @Option(names = "--budget", paramLabel = "BLOCKS", defaultValue = "" + Machine.DEFAULT_BUDGET,
-            description = "Translated blocks the VM may run before it is cut off (default: ${DEFAULT-VALUE}).")
-    long budget;
-
-    @Option(names = "--quantum", paramLabel = "BLOCKS", defaultValue = "" + Machine.DEFAULT_QUANTUM,
-            description = "Blocks a vCPU runs before the next one's turn (default: ${DEFAULT-VALUE}).")
-    long quantum;
-
-    @Option(names = "--serial", paramLabel = "FILE", description = "Write the guest's serial output to FILE instead of stdout.")
-    Path serial;
+    @Mixin
+    VmOptions vm;
 
     /** The strategy names, for --help. */
     static final class Strategies implements Iterable<String> {
@@ -82,7 +74,7 @@ final class RestoreCommand implements Callable<Integer> {
         RestoreStrategy how = RestoreStrategy.named(strategy);
         Map<String, Long> overrides = HostSpec.parse(host);
         long wallStart = System.nanoTime();
-        try (OutputStream out = serial == null ? null : new FileOutputStream(serial.toFile())) {
+        try (OutputStream out = vm.openSerial()) {
             PrintStream stdout = System.out;
             VirtualMachine.Restored restored = VirtualMachine.restore(Main.unicorn(), file, header -> {
                 Map<String, Long> settings = new LinkedHashMap<>(HostSpec.fromParameters(header.hostParameters()));
@@ -94,28 +86,20 @@ final class RestoreCommand implements Callable<Integer> {
                 VirtualClock clock = new VirtualClock(HostSpec.costs(settings),
                         Math.addExact(header.times().trueNanos(), downtime));
                 return HostSpec.build(name, clock, settings);
-            }, how, new VirtualMachine.Settings(quantum, budget, dev.tickvm.cpu.TrapMode.PATCH),
-                    out == null ? stdout::write : b -> write(out, b), Progress.bar("restoring"));
-            try (VirtualMachine vm = restored.vm()) {
-                SimulatedHost h = vm.host();
+            }, how, new VirtualMachine.Settings(vm.quantum, vm.budget, dev.tickvm.cpu.TrapMode.PATCH),
+                    VmOptions.sink(out), Progress.bar("restoring"));
+            try (VirtualMachine machine = restored.vm()) {
+                SimulatedHost h = machine.host();
                 System.err.printf("tickvm: restored %s (%d vCPU%s, %s) on %s at true time %s with '%s'%n",
-                        vm.imageName(), vm.machine().vcpus().size(), vm.machine().vcpus().size() == 1 ? "" : "s",
+                        machine.imageName(), machine.machine().vcpus().size(), machine.machine().vcpus().size() == 1 ? "" : "s",
                         file, h, Durations.format(h.trueNanos()), how.name());
-                long start = vm.machine().clock().nanos();
-                VmExit exit = runFor == null ? vm.run() : vm.run(Math.addExact(start, runFor));
+                long start = machine.machine().clock().nanos();
+                VmExit exit = runFor == null ? machine.run() : machine.run(Math.addExact(start, runFor));
                 stdout.flush();
-                GuestRun.Result result = GuestRun.result(vm, exit, wallStart);
-                System.err.println("tickvm: " + vm.imageName() + ": " + result.summary("virtual"));
+                GuestRun.Result result = GuestRun.result(machine, exit, wallStart);
+                System.err.println("tickvm: " + machine.imageName() + ": " + result.summary("virtual"));
                 return exit.exitCode();
             }
-        }
-    }
-
-    private static void write(OutputStream out, int b) {
-        try {
-            out.write(b);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
         }
     }
 }

@@ -2,7 +2,6 @@ package dev.tickvm.tools;
 
 import dev.tickvm.images.GuestImage;
 import dev.tickvm.machine.Machine;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -10,6 +9,7 @@ import dev.tickvm.snapshot.SnapshotIoException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "run",
@@ -43,16 +43,8 @@ final class RunCommand implements Callable<Integer> {
             description = "Host clock: virtual (deterministic, default) or real (System.nanoTime).")
     ClockKind clock;
 
-    @Option(names = "--budget", paramLabel = "BLOCKS", defaultValue = "" + Machine.DEFAULT_BUDGET,
-            description = "Translated blocks the VM may run before it is cut off as a runaway (default: ${DEFAULT-VALUE}).")
-    long budget;
-
-    @Option(names = "--quantum", paramLabel = "BLOCKS", defaultValue = "" + Machine.DEFAULT_QUANTUM,
-            description = "Blocks a vCPU runs before the next one's turn (default: ${DEFAULT-VALUE}).")
-    long quantum;
-
-    @Option(names = "--serial", paramLabel = "FILE", description = "Write the guest's serial output to FILE instead of stdout.")
-    Path serial;
+    @Mixin
+    VmOptions vm;
 
     @Option(names = "--save-at", paramLabel = "DURATION", converter = DurationConverter.class,
             description = "Stop once this much host time has passed (10s, 500ms, ...), save the VM to --snapshot, exit.")
@@ -73,15 +65,15 @@ final class RunCommand implements Callable<Integer> {
         }
         Main.unicorn();
         GuestImage guest = ImageArgument.resolve(image);
-        GuestRun run = new GuestRun(guest).memorySize(memory).clock(clock.create()).budget(budget).quantum(quantum)
+        GuestRun run = new GuestRun(guest).memorySize(memory).clock(clock.create()).budget(vm.budget).quantum(vm.quantum)
                 .progress(Progress.bar("saving"));
         if (vcpus != null) {
             run.vcpus(vcpus);
         }
         GuestRun.Result result;
-        try (OutputStream out = serial == null ? null : new FileOutputStream(serial.toFile())) {
+        try (OutputStream out = vm.openSerial()) {
             PrintStream stdout = System.out;
-            result = run.run(out == null ? stdout::write : b -> write(out, b), saveAt == null ? -1 : saveAt, snapshot);
+            result = run.run(VmOptions.sink(out), saveAt == null ? -1 : saveAt, snapshot);
             stdout.flush();
         }
         System.err.println("tickvm: " + guest.name() + ": " + result.summary(clock.name()));
@@ -91,11 +83,4 @@ final class RunCommand implements Callable<Integer> {
         return result.exit().exitCode();
     }
 
-    private static void write(OutputStream out, int b) {
-        try {
-            out.write(b);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
 }
