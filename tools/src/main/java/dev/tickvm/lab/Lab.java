@@ -17,6 +17,8 @@ import dev.tickvm.unicorn.Unicorn;
 import dev.tickvm.vm.RestoreStrategy;
 import dev.tickvm.vm.VirtualMachine;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -154,8 +156,14 @@ public final class Lab implements AutoCloseable {
      */
     public static Lab restore(Unicorn unicorn, Path file, SimulatedHost destination, RestoreStrategy strategy, long quantum,
             Progress progress) throws SnapshotException {
+        return restore(unicorn, file, destination, strategy, RestoreStrategy.Pace.NONE, quantum, progress);
+    }
+
+    /** As above, with {@code pace} between the strategy's per-vCPU calls. */
+    public static Lab restore(Unicorn unicorn, Path file, SimulatedHost destination, RestoreStrategy strategy,
+            RestoreStrategy.Pace pace, long quantum, Progress progress) throws SnapshotException {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
-        VirtualMachine.Restored restored = VirtualMachine.restore(unicorn, file, destination, strategy,
+        VirtualMachine.Restored restored = VirtualMachine.restore(unicorn, file, h -> destination, strategy, pace,
                 VirtualMachine.Settings.DEFAULT.withQuantum(quantum), serial::write, progress);
         Lab lab = new Lab(restored.vm(), serial);
         try {
@@ -173,6 +181,30 @@ public final class Lab implements AutoCloseable {
             throw e;
         }
         return lab;
+    }
+
+    /**
+     * Migrates the VM to {@code destination}, as a VMM does through a snapshot: the VM stops and
+     * is saved (KVM's part through its control plane), {@code downtimeNanos} of true time pass with
+     * no VM running, and a new VM on the destination is restored with {@code strategy}, which takes
+     * {@code staggerNanos} between one vCPU's calls and the next one's. This lab is closed; the
+     * returned one runs the same guest, its vCPUs not yet entered.
+     */
+    public Lab migrate(Unicorn unicorn, SimulatedHost destination, RestoreStrategy strategy, long downtimeNanos,
+            long staggerNanos) throws SnapshotException, IOException {
+        if (downtimeNanos < 0 || staggerNanos < 0) {
+            throw new IllegalArgumentException("downtime and stagger are durations: " + downtimeNanos + ", " + staggerNanos);
+        }
+        Path file = Files.createTempFile("tickvm-migration-", ".tvm");
+        try {
+            save(file, Progress.NONE, false);
+            close();
+            destination.clock().advance(downtimeNanos);
+            return restore(unicorn, file, destination, strategy, () -> destination.clock().advance(staggerNanos),
+                    machine.quantum(), Progress.NONE);
+        } finally {
+            Files.deleteIfExists(file);
+        }
     }
 
     /** The whole VM (machine, kvm layer, devices). */
@@ -311,6 +343,11 @@ public final class Lab implements AutoCloseable {
 
     public WallClockReading wallClock(int vcpu) {
         wrmsr(vcpu, dev.tickvm.kvm.Msr.KVM_WALL_CLOCK_NEW, WALL_CLOCK);
+        return readWallClock(vcpu);
+    }
+
+    /** The guest reads the pvclock_wall_clock as it is, without writing the MSR (what a booted Linux does). */
+    public WallClockReading readWallClock(int vcpu) {
         long[] r = run(vcpu, ProbeCommand.WALLCLOCK, WALL_CLOCK);
         return new WallClockReading(r[0] & 0xffff_ffffL, r[1] & 0xffff_ffffL, (int) r[2], r[3]);
     }

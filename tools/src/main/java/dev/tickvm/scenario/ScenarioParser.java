@@ -37,14 +37,14 @@ final class ScenarioParser {
     /** Every command word, for "unknown command" suggestions. */
     static final List<String> COMMANDS = List.of("host", "vm", "advance", "host-tsc", "host-ns", "host-realtime",
             "host-raw", "host-tai", "true-ns", "set-host", "set-vm", "get-vm", "set-tsc-khz", "get-tsc-khz", "set-msr", "get-msr", "set-attr", "get-attr", "get-vcpu",
-            "get-clock", "set-clock", "enable-kvmclock", "get-pvclock", "kvmclock-ctrl", "pause", "resume", "save", "restore", "run", "guest",
+            "get-clock", "set-clock", "enable-kvmclock", "get-pvclock", "kvmclock-ctrl", "pause", "resume", "save", "restore", "migrate", "run", "guest",
             "let", "expect", "expect-error", "print");
 
     /** The commands that set up the run or compute: they never fail the KVM way, and need no VM. */
     private static final List<String> SCRIPT_COMMANDS = List.of("host", "vm", "let", "expect", "expect-error", "print");
 
     /** Steps that need the VM but cannot fail the KVM way either: not inside expect-error. */
-    private static final List<String> RUN_STATE_COMMANDS = List.of("pause", "resume", "save", "restore");
+    private static final List<String> RUN_STATE_COMMANDS = List.of("pause", "resume", "save", "restore", "migrate");
 
     /** The steps that run the guest: not while the VM is paused. */
     private static final List<String> GUEST_COMMANDS = List.of("guest", "enable-kvmclock", "run");
@@ -184,7 +184,8 @@ final class ScenarioParser {
                 vmLine = lineNumber;
             } else if (first.group(1).equals("pause")) {
                 pausedLine = lineNumber;
-            } else if (first.group(1).equals("resume") || first.group(1).equals("restore")) {
+            } else if (first.group(1).equals("resume") || first.group(1).equals("restore")
+                    || first.group(1).equals("migrate")) {
                 pausedLine = 0;
             } else if (first.group(1).equals("host") && first.group(2) != null) {
                 hosts.add(first.group(2));
@@ -312,6 +313,7 @@ final class ScenarioParser {
                 yield new Statement.Save(name);
             }
             case "restore" -> restore(column);
+            case "migrate" -> migrate();
             case "pause" -> {
                 if (pausedLine != 0) {
                     throw new Fail(column, "the VM is already paused (since line " + pausedLine + ")");
@@ -452,6 +454,54 @@ final class ScenarioParser {
         // The restored VM runs: whatever pause was in effect ended with the VM it paused.
         pausedLine = 0;
         return new Statement.Restore(name, host, strategy);
+    }
+
+    /** {@code migrate to=HOST [strategy=S] [downtime=D] [stagger=T]}. */
+    private Statement migrate() {
+        String to = null;
+        String strategy = "stop";
+        Expr downtime = new Expr.Literal(0);
+        Expr stagger = new Expr.Literal(0);
+        Set<String> seen = new HashSet<>();
+        List<String> keys = List.of("to", "strategy", "downtime", "stagger");
+        while (!cur.atEndAfterSpaces()) {
+            int keyColumn = cur.column();
+            String key = cur.word();
+            if (key == null || !keys.contains(key)) {
+                throw new Fail(keyColumn, unknown("migrate setting", key == null ? cur.peekToken() : key, keys));
+            }
+            if (!seen.add(key)) {
+                throw new Fail(keyColumn, "migrate setting '" + key + "' is given twice");
+            }
+            equalsSign(key);
+            cur.skipSpaces();
+            int valueColumn = cur.column();
+            switch (key) {
+                case "to" -> {
+                    to = cur.identifier();
+                    if (to == null || !hosts.contains(to)) {
+                        throw new Fail(valueColumn, to == null ? "missing host name after to="
+                                : "unknown host '" + to + "': define it first with 'host " + to + " ...'");
+                    }
+                }
+                case "strategy" -> {
+                    String value = cur.word();
+                    List<String> names = RestoreStrategy.all().stream().map(RestoreStrategy::name).toList();
+                    if (value == null || !names.contains(value)) {
+                        throw new Fail(valueColumn, unknown("restore strategy", value == null ? cur.peekToken() : value,
+                                names));
+                    }
+                    strategy = value;
+                }
+                case "downtime" -> downtime = term("a duration", "migrate ... downtime=D");
+                default -> stagger = term("a duration", "migrate ... stagger=T");
+            }
+        }
+        if (to == null) {
+            throw new Fail(cur.column(), "missing to=HOST: migrate to=HOST [strategy=S] [downtime=D] [stagger=T]");
+        }
+        pausedLine = 0;
+        return new Statement.Migrate(to, strategy, downtime, stagger);
     }
 
     /** {@code set-host [NAME] ntp-offset=NS ntp-slew-ppb=PPB}: the host's NTP errors from now on. */

@@ -222,6 +222,7 @@ public final class ScenarioRunner {
                             fmt(vmHost.tsc())));
                 }
                 case Statement.Restore r -> restore(r);
+                case Statement.Migrate m -> migrate(m);
                 case Statement.SetVcpu s -> setVcpu(s);
                 case Statement.GetVcpu g -> getVcpu(g);
                 case Statement.Guest g -> guest(g);
@@ -594,6 +595,30 @@ public final class ScenarioRunner {
             return Outcome.ok(String.format("restored %s on %s with '%s' at true time %s ns: %d vCPU%s, not run yet",
                     r.file(), destination.name(), strategy.name(), fmt(destination.trueNanos()), lab.vcpus(),
                     lab.vcpus() == 1 ? "" : "s"));
+        }
+
+        private Outcome migrate(Statement.Migrate m) {
+            SimulatedHost destination = hosts.get(m.host());
+            RestoreStrategy strategy = RestoreStrategy.named(m.strategy());
+            long downtime = eval(m.downtime());
+            long stagger = eval(m.stagger());
+            if (downtime < 0 || stagger < 0) {
+                throw new ScenarioRuntimeException("downtime and stagger are durations, got " + fmt(downtime) + " and "
+                        + fmt(stagger));
+            }
+            long stopped = vmHost.trueNanos();
+            try {
+                lab = lab.migrate(unicorn.get(), destination, strategy, downtime, stagger);
+            } catch (IOException | SnapshotException e) {
+                throw new ScenarioRuntimeException("migrate: " + e.getMessage());
+            }
+            vmHost = destination;
+            clockDevice = lab.vm().clockDevice();
+            pausedLine = 0;
+            pausedAtNanos = -1;
+            return Outcome.ok(String.format("migrated to %s with '%s': stopped at true time %s ns, %s ns of downtime,"
+                    + " restored by true time %s ns", destination.name(), strategy.name(), fmt(stopped), fmt(downtime),
+                    fmt(destination.trueNanos())));
         }
 
         private Outcome pause() {

@@ -42,6 +42,10 @@ sealed interface Statement {
     record RunGuest(Expr nanos) implements Statement {
     }
 
+    /** {@code migrate to=HOST strategy=S downtime=D stagger=T}: save, downtime, restore on HOST. */
+    record Migrate(String host, String strategy, Expr downtime, Expr stagger) implements Statement {
+    }
+
     /** {@code save FILE}: the VM to a snapshot file; it then runs on. */
     record Save(String file) implements Statement {
     }

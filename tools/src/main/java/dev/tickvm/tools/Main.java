@@ -15,7 +15,9 @@ import picocli.CommandLine.ScopeType;
         description = {
             "A lab for guest time: runs tiny x86-64 guests on the Unicorn emulator and virtualizes their",
             "TSC and kvmclock the way KVM does, on a simulated host clock that makes every run reproducible."},
-        subcommands = {RunCommand.class, RestoreCommand.class, InspectCommand.class, ImagesCommand.class, DemoCommand.class,
+        subcommands = {RunCommand.class, RestoreCommand.class, InspectCommand.class, MigrateCommand.class,
+            CompareCommand.class,
+            ImagesCommand.class, DemoCommand.class,
             dev.tickvm.scenario.ScenarioCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Examples:",
             "  ./tickvm demo                                  what tickvm does, in a few seconds",
@@ -25,6 +27,7 @@ import picocli.CommandLine.ScopeType;
             "  ./tickvm run --image clockwatch --save-at 2s --snapshot cw.tvm   save a running VM",
             "  ./tickvm restore cw.tvm --downtime 10s --for 1s                  and let it continue",
             "  ./tickvm inspect cw.tvm                        what a snapshot file holds",
+            "  ./tickvm compare                               every restore strategy on one migration",
             "  ./tickvm scenario scenarios/tsc_msrs_test.tvs  a KVM selftest as a scenario",
             "",
             "Unicorn: ./tickvm installs 2.1.x into ~/.cache/tickvm; --unicorn-lib or TICKVM_UNICORN_LIB",

@@ -26,11 +26,32 @@ public interface RestoreStrategy {
      * @param saved       what the source's control plane gave at the save
      * @param clockDevice the destination's kvmclock device (QEMU's), which puts the VM clock back
      */
-    void restore(KvmVm destination, KvmSaved saved, KvmClockDevice clockDevice);
+    void restore(KvmVm destination, KvmSaved saved, KvmClockDevice clockDevice, Pace pace);
 
-    /** The strategies tickvm knows, by name. */
+    /** As above, with no time between the per-vCPU calls. */
+    default void restore(KvmVm destination, KvmSaved saved, KvmClockDevice clockDevice) {
+        restore(destination, saved, clockDevice, Pace.NONE);
+    }
+
+    /**
+     * How long a VMM takes between one vCPU's restore calls and the next one's (the stagger):
+     * a strategy calls {@link #betweenVcpus} before each vCPU after the first.
+     */
+    @FunctionalInterface
+    interface Pace {
+        Pace NONE = () -> {
+        };
+
+        void betweenVcpus();
+    }
+
+    /**
+     * The strategies tickvm knows, by name: docs/TIME.md section 8's four, then what today's VMMs
+     * do where it differs from them (docs/MIGRATION.md cites their code).
+     */
     static List<RestoreStrategy> all() {
-        return List.of(new StopRestore());
+        return List.of(new StopRestore(), new OffsetRealtimeRestore(), new TscValueRestore(), new ClockGuestRestore(),
+                new FirecrackerRealtimeRestore(), new CloudHypervisorRestore());
     }
 
     /** The strategy called {@code name}. */

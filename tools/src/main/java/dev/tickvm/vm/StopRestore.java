@@ -3,13 +3,14 @@ package dev.tickvm.vm;
 import dev.tickvm.devices.KvmClockDevice;
 import dev.tickvm.kvm.KvmVcpu;
 import dev.tickvm.kvm.KvmVm;
-import dev.tickvm.kvm.Msr;
 
 /**
- * QEMU's restore, the default: guest time stops while the VM is not running. The TSCs are put
- * back at the values saved (host-initiated IA32_TSC writes) and kvmclock at the clock the
- * kvmclock device froze (KVM_SET_CLOCK without REALTIME), so neither counts the downtime; the
- * guest's wall clock, derived from the destination's realtime, does.
+ * QEMU's restore, the default (target/i386/kvm/kvm.c kvm_arch_put_registers, hw/i386/kvm/clock.c
+ * kvmclock_vm_state_change): guest time stops while the VM is not running. The TSCs are put back
+ * at the values saved (host-initiated IA32_TSC writes) and kvmclock at the clock the kvmclock
+ * device froze (KVM_SET_CLOCK with flags 0), so neither counts the downtime. Firecracker's default
+ * since v1.16 gives the same. (QEMU reads the TSCs when the VM stops and the clock again just
+ * before saving; tickvm reads both at one instant.)
  */
 public final class StopRestore implements RestoreStrategy {
 
@@ -24,31 +25,21 @@ public final class StopRestore implements RestoreStrategy {
     }
 
     @Override
-    public void restore(KvmVm destination, KvmSaved saved, KvmClockDevice clockDevice) {
-        destination.setPvclockMode(saved.pvclockMode());
+    public void restore(KvmVm destination, KvmSaved saved, KvmClockDevice clockDevice, Pace pace) {
+        RestoreSteps.frequencies(destination, saved);
         for (KvmVcpu vcpu : destination.vcpus()) {
-            KvmSaved.Vcpu s = saved.vcpus().get(vcpu.id());
-            // The frequency first (QEMU's kvm_arch_init_vcpu): kvm_synchronize_tsc compares the
-            // vCPU's kHz with the last write's, and the TSC written next goes through its ratio.
-            vcpu.setTscKhz(s.tscKhz());
+            if (vcpu.id() > 0) {
+                pace.betweenVcpus();
+            }
+            // IA32_TSC goes through kvm_synchronize_tsc: vCPU 0's write, the first by userspace,
+            // starts a generation, and the others' values, saved at one instant, fall in its
+            // one-second window and take its offset, so the master clock can come back (unless
+            // the VMM takes a second or more between two vCPUs).
+            RestoreSteps.msrs(vcpu, saved.vcpus().get(vcpu.id()), true);
         }
-        for (KvmVcpu vcpu : destination.vcpus()) {
-            KvmSaved.Vcpu s = saved.vcpus().get(vcpu.id());
-            // KVM_SET_MSRS in the order of QEMU's kvm_put_msrs. TSC_AUX and TSC_ADJUST are stored
-            // as they are; IA32_TSC goes through kvm_synchronize_tsc: vCPU 0's write, the first by
-            // userspace, starts a generation, and the others' values, saved at one instant, fall in
-            // its one-second window and take its offset, so the master clock can come back.
-            vcpu.setMsr(Msr.TSC_AUX, s.tscAux());
-            vcpu.setMsr(Msr.IA32_TSC_ADJUST, s.tscAdjust());
-            vcpu.setMsr(Msr.IA32_TSC, s.tsc());
-            // The kvmclock MSRs last: the wall clock write publishes the boot time into guest RAM
-            // from the destination's realtime and its kvmclock, which the VM clock below moves.
-            vcpu.setMsr(Msr.KVM_SYSTEM_TIME_NEW, s.systemTime());
-            vcpu.setMsr(Msr.KVM_WALL_CLOCK_NEW, s.wallClock());
-        }
-        // The VM starts running (QEMU's kvmclock_vm_state_change): KVM_SET_CLOCK with the frozen
-        // clock and no REALTIME flag, then KVM_KVMCLOCK_CTRL on each vCPU with a page. KVM applies
-        // both at each vCPU's next entry.
+        // The VM starts (QEMU's kvmclock_vm_state_change): KVM_SET_CLOCK with the frozen clock and
+        // no REALTIME flag, then KVM_KVMCLOCK_CTRL on each vCPU with a page. KVM applies both at
+        // each vCPU's next entry.
         clockDevice.restore(saved.clockDevice());
         clockDevice.resume();
     }

@@ -252,6 +252,13 @@ public final class VirtualMachine implements AutoCloseable {
      */
     public static Restored restore(Unicorn unicorn, Path file, Function<SnapshotHeader, SimulatedHost> destinationFor,
             RestoreStrategy strategy, Settings settings, IntConsumer serialOut, Progress progress) throws SnapshotException {
+        return restore(unicorn, file, destinationFor, strategy, RestoreStrategy.Pace.NONE, settings, serialOut, progress);
+    }
+
+    /** As above, with {@code pace} between the strategy's per-vCPU calls (a VMM's stagger). */
+    public static Restored restore(Unicorn unicorn, Path file, Function<SnapshotHeader, SimulatedHost> destinationFor,
+            RestoreStrategy strategy, RestoreStrategy.Pace pace, Settings settings, IntConsumer serialOut,
+            Progress progress) throws SnapshotException {
         try (Snapshot snapshot = Snapshot.open(file)) {
             SnapshotHeader header = snapshot.header();
             int vcpus = header.vcpuCount();
@@ -305,7 +312,7 @@ public final class VirtualMachine implements AutoCloseable {
                 kvm.attachMemory(machine.memory());
                 machine.scheduleNext(next);
                 VirtualMachine vm = new VirtualMachine(destination, kvm, machine, serial, debugExit, image);
-                strategy.restore(kvm, kernel, vm.clockDevice);
+                strategy.restore(kvm, kernel, vm.clockDevice, pace);
                 return new Restored(vm, vmmState, header);
             } catch (RuntimeException e) {
                 machine.close();

@@ -276,6 +276,103 @@ public final class KvmVcpu implements TrapEmulator {
         commitTscWrite(value, tsc, now, matched);
     }
 
+    // ---- the proposed interfaces (docs/TIME.md section 7) ------------------------------------
+
+    /** KVM_VCPU_TSC_VALUE's payload: a guest TSC and the kvmclock ns it goes with. */
+    public record TscValue(long tsc, long kvmNs) {
+    }
+
+    /** KVM_VCPU_TSC_SCALE's payload: the vCPU's TSC multiplier and its fractional bits. */
+    public record TscScale(long ratio, int fracBits) {
+    }
+
+    /**
+     * KVM_GET_DEVICE_ATTR KVM_VCPU_TSC_VALUE (Simon Veith's proposal, v2 2023): from one
+     * KVM_GET_CLOCK reading, the guest TSC at its host TSC and the kvmclock it gives.
+     */
+    public TscValue getTscValue() {
+        ioctl();
+        ClockData clock = vm.getClock();
+        long hostTsc = clock.has(ClockData.HOST_TSC) ? clock.hostTsc() : host.tsc();
+        return new TscValue(TscMath.scale(hostTsc, tscRatio, host.fracBits()) + tscOffset, clock.clock());
+    }
+
+    /**
+     * KVM_SET_DEVICE_ATTR KVM_VCPU_TSC_VALUE: the TSC given, advanced by the kvmclock that passed
+     * since {@code kvmNs} (nsec_to_cycles, at this vCPU's frequency; a kvmNs in the future moves it
+     * back as much), then kvm_synchronize_tsc as a userspace write, without the write-of-0 rule.
+     */
+    public void setTscValue(TscValue value) {
+        ioctl();
+        long elapsed = vm.getClock().clock() - value.kvmNs();
+        long cycles = elapsed >= 0 ? nsecToCycles.apply(elapsed) : -nsecToCycles.apply(-elapsed);
+        synchronizeTsc(value.tsc() + cycles, true, false);
+    }
+
+    /** KVM_GET_DEVICE_ATTR KVM_VCPU_TSC_SCALE (David Woodhouse's series): ENXIO without TSC scaling. */
+    public TscScale getTscScale() {
+        ioctl();
+        if (!host.tscScaling()) {
+            throw new KvmException(Errno.ENXIO, "KVM_VCPU_TSC_SCALE: this host cannot scale TSCs");
+        }
+        return new TscScale(tscRatio, host.fracBits());
+    }
+
+    /**
+     * KVM_GET_CLOCK_GUEST (Jack Allister and David Woodhouse's series): the pvclock this vCPU's
+     * guest uses, from the master reference, whether or not the guest enabled its page. EINVAL
+     * without the master clock (no single TSC-to-kvmclock function then).
+     */
+    public Pvclock getClockGuest() {
+        ioctl();
+        if (!vm.useMasterClock) {
+            throw new KvmException(Errno.EINVAL, "KVM_GET_CLOCK_GUEST: the master clock is off");
+        }
+        TscMath.TimeScale scale = TscMath.timeScale(1_000_000_000L, pvclockTscHz());
+        return new Pvclock(0, guestTscAt(vm.masterCycleNow), vm.masterKernelNs + vm.kvmclockOffset, (int) scale.mul(),
+                scale.shift(), Pvclock.TSC_STABLE_BIT);
+    }
+
+    /**
+     * KVM_SET_CLOCK_GUEST: moves kvmclock so that, at a new master reference, it equals what
+     * {@code guest} gives for this vCPU's TSC then: the guest's kvmclock stays the same function
+     * of its TSC. EINVAL for mul 0, a shift outside [-31, 31] or no master clock; ERANGE when the
+     * frequency (mul, shift) implies is more than 1 kHz from this vCPU's.
+     */
+    public void setClockGuest(Pvclock guest) {
+        ioctl();
+        if (guest.mul() == 0 || guest.shift() < -31 || guest.shift() > 31) {
+            throw new KvmException(Errno.EINVAL, "KVM_SET_CLOCK_GUEST: mul " + Integer.toUnsignedString(guest.mul())
+                    + ", shift " + guest.shift());
+        }
+        long implied = impliedHz(guest.mul() & 0xffff_ffffL, guest.shift());
+        long own = Math.max(TscMath.scale(host.tscKhz(), tscRatio, host.fracBits()), 1) * 1000;
+        if (Math.abs(implied - own) > 1000) {
+            throw new KvmException(Errno.ERANGE, String.format("KVM_SET_CLOCK_GUEST: the pvclock's %,d Hz is more than"
+                    + " 1 kHz from this vCPU's %,d Hz", implied, own));
+        }
+        vm.runDueWork();
+        vm.updateGtodCopy();
+        if (!vm.useMasterClock) {
+            throw new KvmException(Errno.EINVAL, "KVM_SET_CLOCK_GUEST: the master clock is off");
+        }
+        long g = guestTscAt(vm.masterCycleNow);
+        vm.kvmclockOffset = guest.nanosAt(g) - vm.masterKernelNs;
+        vm.requestAll(KvmRequest.CLOCK_UPDATE);
+    }
+
+    /** The TSC Hz a (mul, shift) pvclock converts from: 1e9 * 2^32 / (mul * 2^shift), rounded down. */
+    static long impliedHz(long mul, int shift) {
+        java.math.BigInteger num = java.math.BigInteger.valueOf(1_000_000_000L).shiftLeft(32);
+        java.math.BigInteger den = java.math.BigInteger.valueOf(mul);
+        if (shift >= 0) {
+            den = den.shiftLeft(shift);
+        } else {
+            num = num.shiftLeft(-shift);
+        }
+        return num.divide(den).longValue();
+    }
+
     private static void checkAttr(int group, int attribute) {
         if (group != TscAttribute.GROUP_TSC_CTRL) {
             throw new KvmException(Errno.ENXIO, "attribute group " + group + " is not supported");
@@ -292,6 +389,11 @@ public final class KvmVcpu implements TrapEmulator {
      * for each host-initiated IA32_TSC write. docs/TIME.md section 5, as Linux's kvm_synchronize_tsc.
      */
     void synchronizeTsc(long data, boolean userInitiated) {
+        synchronizeTsc(data, userInitiated, true);
+    }
+
+    /** As above; {@code zeroSynchronizes} false drops the write-of-0 shortcut (KVM_VCPU_TSC_VALUE). */
+    private void synchronizeTsc(long data, boolean userInitiated, boolean zeroSynchronizes) {
         SimulatedHost.Reading r = host.read();
         long now = r.rawNanos();
         long hostTsc = r.tsc();
@@ -299,7 +401,7 @@ public final class KvmVcpu implements TrapEmulator {
         long elapsed = now - vm.lastTscNsec;
         boolean synchronizing = false;
         if (virtualTscKhz != 0) {
-            if (data == 0) {
+            if (data == 0 && zeroSynchronizes) {
                 // Creation, or userspace explicitly writing zero: always a synchronization.
                 synchronizing = true;
             } else if (vm.userSetTsc) {

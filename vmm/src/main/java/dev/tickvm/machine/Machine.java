@@ -131,6 +131,11 @@ public final class Machine implements AutoCloseable {
         return unicorn;
     }
 
+    /** Blocks a vCPU runs before the next one's turn. */
+    public long quantum() {
+        return quantum;
+    }
+
     /** Blocks executed by all vCPUs so far. */
     public long blocks() {
         return usedBlocks;
