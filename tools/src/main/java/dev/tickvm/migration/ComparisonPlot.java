@@ -42,9 +42,13 @@ public final class ComparisonPlot {
                 tsc.add(s.tscErrorNs() / 1e6);
                 kvm.add(s.kvmclockErrorNs() / 1e6);
             }
-            XYSeries a = chart.addSeries(r.strategy() + ": TSC", x, tsc);
+            // The step in the legend too: strategies with the same numbers draw the same line.
+            XYSeries a = chart.addSeries(String.format(java.util.Locale.ROOT, "%s: TSC (%+.3f ms)", r.strategy(),
+                    r.worst(MigrationResult.Vcpu::tscStepNs) / 1e6), x, tsc);
             a.setMarker(SeriesMarkers.CIRCLE);
-            XYSeries b = chart.addSeries(r.strategy() + ": kvmclock", x, kvm);
+            a.setLineStyle(org.knowm.xchart.style.lines.SeriesLines.DASH_DASH);
+            XYSeries b = chart.addSeries(String.format(java.util.Locale.ROOT, "%s: kvmclock (%+.3f ms)", r.strategy(),
+                    r.worst(MigrationResult.Vcpu::kvmclockStepNs) / 1e6), x, kvm);
             b.setMarker(SeriesMarkers.DIAMOND);
         }
         String name = base.getFileName().toString();
