@@ -40,7 +40,7 @@ public record Comparison(MigrationSetup setup, List<MigrationResult> results) {
                     ms(r.worst(MigrationResult.Vcpu::tscStepNs)), ms(r.worst(MigrationResult.Vcpu::kvmclockStepNs)),
                     ms(r.worst(MigrationResult.Vcpu::disagreementNs)), ms(r.worst(MigrationResult.Vcpu::wallStepNs)),
                     r.kvmclockDriftPpb(), r.tscRegressions() + r.kvmclockRegressions(), r.masterClock() ? "yes" : "no",
-                    String.join("; ", LinuxVerdict.of(r))));
+                    String.join("; ", LinuxVerdict.of(setup, r))));
         }
         return sb.toString();
     }
@@ -71,7 +71,7 @@ public record Comparison(MigrationSetup setup, List<MigrationResult> results) {
             x.put("strategy", r.strategy());
             x.put("failure", r.failure());
             x.put("explanation", explanations().get(i));
-            x.put("linux", LinuxVerdict.of(r));
+            x.put("linux", LinuxVerdict.of(setup, r));
             List<Map<String, Object>> vs = new ArrayList<>();
             for (MigrationResult.Vcpu v : r.vcpus()) {
                 Map<String, Object> y = new LinkedHashMap<>();

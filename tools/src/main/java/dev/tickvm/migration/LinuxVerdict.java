@@ -30,8 +30,11 @@ public final class LinuxVerdict {
     private LinuxVerdict() {
     }
 
-    /** One short phrase per consequence, or "nothing" when the guest would not notice. */
-    public static List<String> of(MigrationResult r) {
+    /**
+     * One short phrase per consequence, or "nothing" when the guest would not notice. The
+     * watchdogs see how far the guest's clock moved across the gap: the downtime plus the step.
+     */
+    public static List<String> of(MigrationSetup setup, MigrationResult r) {
         List<String> out = new ArrayList<>();
         if (r.failure() != null) {
             return List.of("-");
@@ -41,8 +44,9 @@ public final class LinuxVerdict {
         if (Math.abs(disagreement) > WATCHDOG_MARGIN_NS && !r.guestStopped()) {
             out.add("TSC marked unstable");
         }
-        if (kvm > SOFTLOCKUP_NS && !r.guestStopped()) {
-            out.add(kvm > RCU_STALL_NS ? "soft lockup and RCU stall reports" : "soft lockup report");
+        long jump = kvm + setup.downtimeNanos();
+        if (jump > SOFTLOCKUP_NS && !r.guestStopped()) {
+            out.add(jump > RCU_STALL_NS ? "soft lockup and RCU stall reports" : "soft lockup report");
         }
         if (r.vcpus().stream().anyMatch(MigrationResult.Vcpu::kvmclockBack)) {
             out.add("CLOCK_MONOTONIC stands still until kvmclock catches up");

@@ -388,7 +388,8 @@ class ScenarioParserTest {
         assertEquals("x.tvs:1:1: unknown command 'frobnicate' (known: host, vm, advance, host-tsc, host-ns, host-realtime,"
                 + " host-raw, host-tai, true-ns, set-host,"
                 + " set-vm, get-vm, set-tsc-khz, get-tsc-khz, set-msr, get-msr, set-attr, get-attr, get-vcpu, get-clock,"
-                + " set-clock, enable-kvmclock, get-pvclock, kvmclock-ctrl, pause, resume, save, restore, run, guest, let, expect,"
+                + " set-clock, enable-kvmclock, get-pvclock, kvmclock-ctrl, pause, resume, save, restore, migrate, run, guest,"
+                + " let, expect,"
                 + " expect-error, print)", error("frobnicate 1\n"));
         assertEquals("x.tvs:4:9: unknown command 'kvmclok' (did you mean 'kvmclock'?)",
                 error(PRELUDE + "guest 0 kvmclok -> ns\n"));
