@@ -50,8 +50,7 @@ public final class ClockGuestRestore implements RestoreStrategy {
                 pace.betweenVcpus();
             }
             KvmSaved.Vcpu s = saved.vcpus().get(vcpu.id());
-            long cycles = elapsed >= 0 ? TscMath.mulDiv(elapsed, s.tscKhz(), 1_000_000)
-                    : -TscMath.mulDiv(-elapsed, s.tscKhz(), 1_000_000);
+            long cycles = RestoreSteps.cycles(elapsed, s.tscKhz());
             long target = s.tsc() + cycles;
             KvmVcpu.TscScale scale;
             try {

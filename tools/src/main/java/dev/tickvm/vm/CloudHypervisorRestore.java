@@ -28,13 +28,7 @@ public final class CloudHypervisorRestore implements RestoreStrategy {
 
     @Override
     public void restore(KvmVm destination, KvmSaved saved, KvmClockDevice clockDevice, Pace pace) {
-        RestoreSteps.frequencies(destination, saved);
-        for (KvmVcpu vcpu : destination.vcpus()) {
-            if (vcpu.id() > 0) {
-                pace.betweenVcpus();
-            }
-            RestoreSteps.msrs(vcpu, saved.vcpus().get(vcpu.id()), true);
-        }
+        RestoreSteps.savedTscs(destination, saved, pace);
         long offset = destination.vcpu(0).getAttr(TscAttribute.GROUP_TSC_CTRL, TscAttribute.TSC_OFFSET);
         for (KvmVcpu vcpu : destination.vcpus()) {
             vcpu.setAttr(TscAttribute.GROUP_TSC_CTRL, TscAttribute.TSC_OFFSET, offset);

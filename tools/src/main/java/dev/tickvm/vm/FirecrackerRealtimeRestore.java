@@ -2,7 +2,6 @@ package dev.tickvm.vm;
 
 import dev.tickvm.devices.KvmClockDevice;
 import dev.tickvm.kvm.ClockData;
-import dev.tickvm.kvm.KvmVcpu;
 import dev.tickvm.kvm.KvmVm;
 
 /**
@@ -26,13 +25,7 @@ public final class FirecrackerRealtimeRestore implements RestoreStrategy {
 
     @Override
     public void restore(KvmVm destination, KvmSaved saved, KvmClockDevice clockDevice, Pace pace) {
-        RestoreSteps.frequencies(destination, saved);
-        for (KvmVcpu vcpu : destination.vcpus()) {
-            if (vcpu.id() > 0) {
-                pace.betweenVcpus();
-            }
-            RestoreSteps.msrs(vcpu, saved.vcpus().get(vcpu.id()), true);
-        }
+        RestoreSteps.savedTscs(destination, saved, pace);
         RestoreSteps.start(destination);
         ClockData source = saved.clock();
         destination.setClock(new ClockData(source.clock(), source.flags() & ~ClockData.TSC_STABLE, source.realtime(),

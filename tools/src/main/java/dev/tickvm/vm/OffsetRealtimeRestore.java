@@ -5,7 +5,6 @@ import dev.tickvm.kvm.ClockData;
 import dev.tickvm.kvm.KvmVcpu;
 import dev.tickvm.kvm.KvmVm;
 import dev.tickvm.kvm.TscAttribute;
-import dev.tickvm.kvm.TscMath;
 
 /**
  * The algorithm of Linux's Documentation/virt/kvm/devices/vcpu.rst for KVM_VCPU_TSC_OFFSET
@@ -50,8 +49,7 @@ public final class OffsetRealtimeRestore implements RestoreStrategy {
             KvmSaved.Vcpu s = saved.vcpus().get(vcpu.id());
             // Step 6, with freq in kHz: ns * kHz / 1e6 cycles, 128-bit, truncating.
             long elapsed = here.clock() - source.clock();
-            long cycles = elapsed >= 0 ? TscMath.mulDiv(elapsed, s.tscKhz(), 1_000_000)
-                    : -TscMath.mulDiv(-elapsed, s.tscKhz(), 1_000_000);
+            long cycles = RestoreSteps.cycles(elapsed, s.tscKhz());
             long offset = s.tscOffset() + cycles + (source.hostTsc() - here.hostTsc());
             // Step 7.
             vcpu.setAttr(TscAttribute.GROUP_TSC_CTRL, TscAttribute.TSC_OFFSET, offset);

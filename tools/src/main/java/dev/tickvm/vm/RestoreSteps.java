@@ -4,6 +4,7 @@ import dev.tickvm.kvm.KvmException;
 import dev.tickvm.kvm.KvmVcpu;
 import dev.tickvm.kvm.KvmVm;
 import dev.tickvm.kvm.Msr;
+import dev.tickvm.kvm.TscMath;
 
 /** The calls every restore strategy makes alike, in the order they make them. */
 final class RestoreSteps {
@@ -36,6 +37,28 @@ final class RestoreSteps {
         }
         vcpu.setMsr(Msr.KVM_SYSTEM_TIME_NEW, s.systemTime());
         vcpu.setMsr(Msr.KVM_WALL_CLOCK_NEW, s.wallClock());
+    }
+
+    /**
+     * The frequencies, then each vCPU's saved MSRs with its saved IA32_TSC, {@code pace} apart:
+     * IA32_TSC goes through kvm_synchronize_tsc, so vCPU 0's write, the first by userspace,
+     * starts a generation, and the others' values, saved at one instant, fall in its one-second
+     * window and take its offset, and the master clock can come back (unless the VMM takes a
+     * second or more between two vCPUs).
+     */
+    static void savedTscs(KvmVm destination, KvmSaved saved, RestoreStrategy.Pace pace) {
+        frequencies(destination, saved);
+        for (KvmVcpu vcpu : destination.vcpus()) {
+            if (vcpu.id() > 0) {
+                pace.betweenVcpus();
+            }
+            msrs(vcpu, saved.vcpus().get(vcpu.id()), true);
+        }
+    }
+
+    /** {@code nanos} of time in cycles at {@code khz}: ns * kHz / 1e6, 128-bit, truncating toward zero. */
+    static long cycles(long nanos, long khz) {
+        return nanos >= 0 ? TscMath.mulDiv(nanos, khz, 1_000_000) : -TscMath.mulDiv(-nanos, khz, 1_000_000);
     }
 
     /** The VM starts running: KVM_KVMCLOCK_CTRL on each vCPU with a pvclock page, as QEMU does. */

@@ -1,7 +1,6 @@
 package dev.tickvm.vm;
 
 import dev.tickvm.devices.KvmClockDevice;
-import dev.tickvm.kvm.KvmVcpu;
 import dev.tickvm.kvm.KvmVm;
 
 /**
@@ -26,17 +25,7 @@ public final class StopRestore implements RestoreStrategy {
 
     @Override
     public void restore(KvmVm destination, KvmSaved saved, KvmClockDevice clockDevice, Pace pace) {
-        RestoreSteps.frequencies(destination, saved);
-        for (KvmVcpu vcpu : destination.vcpus()) {
-            if (vcpu.id() > 0) {
-                pace.betweenVcpus();
-            }
-            // IA32_TSC goes through kvm_synchronize_tsc: vCPU 0's write, the first by userspace,
-            // starts a generation, and the others' values, saved at one instant, fall in its
-            // one-second window and take its offset, so the master clock can come back (unless
-            // the VMM takes a second or more between two vCPUs).
-            RestoreSteps.msrs(vcpu, saved.vcpus().get(vcpu.id()), true);
-        }
+        RestoreSteps.savedTscs(destination, saved, pace);
         // The VM starts (QEMU's kvmclock_vm_state_change): KVM_SET_CLOCK with the frozen clock and
         // no REALTIME flag, then KVM_KVMCLOCK_CTRL on each vCPU with a page. KVM applies both at
         // each vCPU's next entry.

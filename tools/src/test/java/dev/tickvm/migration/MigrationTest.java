@@ -114,6 +114,21 @@ class MigrationTest {
     }
 
     @Test
+    void theDowntimeIsInEveryClockOfStopAndInNoneOfTscValue() {
+        Map<String, Long> host = Map.of("tsc-khz", 3_000_000L);
+        MigrationSetup longer = new MigrationSetup("1 s", host, host, 2, 0, 2_000 * MS, 1_000 * MS, 0, 200 * MS);
+        MigrationResult stop = run(longer, "stop");
+        near(-1_000 * MS, stop, MigrationResult.Vcpu::tscStepNs, "TSC");
+        near(-1_000 * MS, stop, MigrationResult.Vcpu::kvmclockStepNs, "kvmclock");
+        MigrationResult value = run(longer, "tsc-value");
+        near(0, value, MigrationResult.Vcpu::tscStepNs, "TSC");
+        near(0, value, MigrationResult.Vcpu::kvmclockStepNs, "kvmclock");
+        // The VMM's KVM_GET_CLOCK agrees with the guest.
+        assertEquals(-1_000 * MS, stop.vmmKvmclockStepNs(), TOLERANCE);
+        assertEquals(0, value.vmmKvmclockStepNs(), TOLERANCE);
+    }
+
+    @Test
     void aGuestYoungerThanTheSyncWindowIsRestoredLikeAnOlderOne() {
         Map<String, Long> host = Map.of("tsc-khz", 3_000_000L);
         MigrationResult young = run(setup(host, host, 0, 0, 2, 300 * MS), "stop");
