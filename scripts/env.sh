@@ -238,6 +238,29 @@ tickvm_find_unicorn() {
 
 tickvm_find_unicorn
 
+# For ./test only: bookworm's Unicorn 2.0.1 unpacked into $TICKVM_CACHE/unicorn-2.0.1, as
+# TICKVM_UNICORN_OTHER_LIB, so that the test that restores a vCPU saved under one Unicorn on the
+# other runs (VcpuStateTest). Best effort: without it that one test is skipped.
+tickvm_find_other_unicorn() {
+    local dest=$TICKVM_CACHE/unicorn-2.0.1 work deb
+    local lib=$dest/usr/lib/$TICKVM_MULTIARCH/libunicorn.so.2
+    if [[ ! -f $lib ]]; then
+        mkdir -p "$TICKVM_CACHE" || return 0
+        work=$(mktemp -d "$TICKVM_CACHE/.other.XXXXXX") || return 0
+        if (cd "$work" && apt-get -q download libunicorn2 >/dev/null 2>&1); then
+            deb=$(find "$work" -maxdepth 1 -name 'libunicorn2_2.0.*.deb' -print -quit)
+            if [[ -n $deb ]] && dpkg-deb -x "$deb" "$work/root" && [[ -f $work/root/usr/lib/$TICKVM_MULTIARCH/libunicorn.so.2 ]]; then
+                mv -T "$work/root" "$dest" 2>/dev/null || true
+            fi
+        fi
+        rm -rf "$work"
+    fi
+    if [[ -f $lib ]]; then
+        export TICKVM_UNICORN_OTHER_LIB=$lib
+    fi
+    return 0
+}
+
 # --- Build ---------------------------------------------------------------------------------
 
 # True when tools/target/tickvm.jar is missing or older than a source, a pom, or a guest file
