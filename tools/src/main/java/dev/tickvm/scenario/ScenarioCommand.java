@@ -127,6 +127,11 @@ public final class ScenarioCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** Whether a file's report has put anything on stdout yet: the next one is set off by a blank line. */
+    private boolean printed;
+    /** Whether the file being run has put anything on stdout yet. */
+    private boolean started;
+
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
@@ -166,11 +171,9 @@ public final class ScenarioCommand implements Callable<Integer> {
             }
         }
         boolean text = !json && !tap;
+        printed = false;
         List<ScenarioReport> reports = new ArrayList<>();
         for (Path file : files) {
-            if (text && suite && !reports.isEmpty()) {
-                out.println();
-            }
             reports.add(runOne(file, text, out, err));
         }
         if (json) {
@@ -178,7 +181,9 @@ public final class ScenarioCommand implements Callable<Integer> {
         } else if (tap) {
             SuiteWriter.tap(reports).forEach(out::println);
         } else if (suite) {
-            out.println();
+            if (printed) {
+                out.println();
+            }
             SuiteWriter.summary(reports).forEach(out::println);
         }
         out.flush();
@@ -201,6 +206,7 @@ public final class ScenarioCommand implements Callable<Integer> {
      * steps and the footer are printed as they come, syntax errors go to stderr.
      */
     private ScenarioReport runOne(Path file, boolean text, PrintWriter out, PrintWriter err) {
+        started = false;
         long start = System.nanoTime();
         Scenario scenario;
         try {
@@ -219,11 +225,13 @@ public final class ScenarioCommand implements Callable<Integer> {
         try {
             ScenarioReport report = new ScenarioRunner(this::unicorn).run(scenario, step -> {
                 if (text) {
+                    startReport(out);
                     out.println(ReportWriter.line(step));
                     out.flush();
                 }
             });
             if (text) {
+                startReport(out);
                 ReportWriter.footer(report).forEach(out::println);
                 out.flush();
             }
@@ -231,6 +239,15 @@ public final class ScenarioCommand implements Callable<Integer> {
         } catch (RuntimeException e) {
             return broken(file, "the run failed: " + e, start, text, err);
         }
+    }
+
+    /** Before a file's first line on stdout: a blank line if an earlier file printed. */
+    private void startReport(PrintWriter out) {
+        if (printed && !started) {
+            out.println();
+        }
+        printed = true;
+        started = true;
     }
 
     /** The report of a file that could not be read or whose run broke outside any step. */
