@@ -51,6 +51,15 @@ final class ReportWriter {
         return lines;
     }
 
+    /** Several files' reports: a JSON array of {@link #json(ScenarioReport)}'s objects. */
+    static String json(List<ScenarioReport> reports) {
+        try {
+            return JSON.writeValueAsString(reports);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     static String json(ScenarioReport report) {
         try {
             return JSON.writeValueAsString(report);

@@ -5,7 +5,11 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -16,13 +20,17 @@ import picocli.CommandLine.Parameters;
         mixinStandardHelpOptions = true, versionProvider = dev.tickvm.tools.Main.Version.class,
         usageHelpWidth = 100,
         description = {
-            "Runs a scenario file: checks of guest time in a small line-based language, step by step.",
+            "Runs scenario files: checks of guest time in a small line-based language, step by step.",
             "A scenario builds a VM on a simulated host, drives KVM's control plane (TSC kHz, MSRs,",
             "TSC_OFFSET, the kvmclock), runs probe commands in the guest and checks exact expectations.",
             "Each step is printed with its results, each expectation with PASS or FAIL, and the last line is",
             "'N passed, M failed'. The whole file is parsed first: a syntax error (file:line:column) runs",
             "nothing. A runtime error (a KVM call failing, a missing vCPU, a guest fault) stops the run at",
-            "that step. Exit code 0 all passed, 1 an expectation failed or the run stopped, 2 syntax or usage."},
+            "that step. Exit code 0 all passed, 1 an expectation failed or the run stopped, 2 syntax or usage.",
+            "Several files (or a directory: its *.tvs files by name) run as a suite, each on its own: a",
+            "failure in one does not stop the others. After their reports come one line per file (PASS, FAIL",
+            "or ERROR) and the totals, 'N passed, M failed', last; the exit code is the worst file's.",
+            "--tap prints only TAP version 13 (the KVM selftests' format) and --junit writes JUnit XML for CI."},
         footer = {"", "The language (one statement per line; # comments; docs/SCENARIOS.md has it all):",
             "  host NAME [tsc-khz=K tsc-hz=HZ|crystal-ppm=P frac-bits=48|32 stable=yes|no tsc-scaling=yes|no",
             "            tsc-at-boot=T ntp-offset=NS ntp-slew-ppb=N ...]   a host on the scenario's true time",
@@ -94,56 +102,163 @@ import picocli.CommandLine.Parameters;
             "",
             "Examples:",
             "  ./tickvm scenario scenarios/tsc_msrs_test.tvs",
+            "  ./tickvm scenario scenarios/                       every shipped scenario, then a summary",
+            "  ./tickvm scenario scenarios/ --tap --junit scenarios.xml   TAP on stdout, JUnit XML for CI",
             "  ./tickvm scenario scenarios/tsc_scaling_sync.tvs --json",
             "  ./tickvm scenario scenarios/kvm_clock_test.tvs"})
 public final class ScenarioCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "FILE", description = "The scenario file (.tvs).")
-    Path file;
+    @Parameters(arity = "1..*", paramLabel = "FILE|DIR",
+            description = "Scenario files (.tvs), or directories: their *.tvs files, by name (not recursive).")
+    List<Path> paths;
 
-    @Option(names = "--json", description = "Print a JSON report of every step instead of the text.")
+    @Option(names = "--json", description = "Print a JSON report of every step instead of the text (several files:"
+            + " a JSON array of them).")
     boolean json;
+
+    @Option(names = "--tap", description = "Print TAP version 13 instead: one 'ok' or 'not ok' line per file, '# '"
+            + " lines saying why.")
+    boolean tap;
+
+    @Option(names = "--junit", paramLabel = "XML",
+            description = "Also write JUnit XML: one testcase per file, a failure or an error for each that failed.")
+    Path junit;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    /** Whether a file's report has put anything on stdout yet: the next one is set off by a blank line. */
+    private boolean printed;
+    /** Whether the file being run has put anything on stdout yet. */
+    private boolean started;
 
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        if (!Files.isRegularFile(file)) {
-            err.println("tickvm: no such scenario file: " + file);
+        if (json && tap) {
+            err.println("tickvm: --json and --tap are two outputs on stdout: choose one");
             return 2;
         }
+        if (junit != null) {
+            Path parent = junit.toAbsolutePath().getParent();
+            if (parent == null || !Files.isDirectory(parent) || Files.isDirectory(junit)) {
+                err.println("tickvm: cannot write the JUnit XML to " + junit
+                        + (Files.isDirectory(junit) ? ": a directory" : ": no such directory"));
+                return 2;
+            }
+        }
+        List<Path> files = new ArrayList<>();
+        boolean suite = paths.size() > 1;
+        for (Path path : paths) {
+            if (Files.isDirectory(path)) {
+                suite = true;
+                List<Path> found;
+                try (Stream<Path> listed = Files.list(path)) {
+                    found = listed.filter(p -> p.getFileName().toString().endsWith(".tvs") && Files.isRegularFile(p))
+                            .sorted(Comparator.comparing(p -> p.getFileName().toString())).toList();
+                }
+                if (found.isEmpty()) {
+                    err.println("tickvm: no scenario files (*.tvs) in " + path);
+                    return 2;
+                }
+                files.addAll(found);
+            } else if (Files.isRegularFile(path)) {
+                files.add(path);
+            } else {
+                err.println("tickvm: no such scenario file: " + path);
+                return 2;
+            }
+        }
+        boolean text = !json && !tap;
+        printed = false;
+        List<ScenarioReport> reports = new ArrayList<>();
+        for (Path file : files) {
+            reports.add(runOne(file, text, out, err));
+        }
+        if (json) {
+            out.println(suite ? ReportWriter.json(reports) : ReportWriter.json(reports.getFirst()));
+        } else if (tap) {
+            SuiteWriter.tap(reports).forEach(out::println);
+        } else if (suite) {
+            if (printed) {
+                out.println();
+            }
+            SuiteWriter.summary(reports).forEach(out::println);
+        }
+        out.flush();
+        err.flush();
+        if (junit != null) {
+            try {
+                SuiteWriter.junit(reports, junit);
+            } catch (IOException e) {
+                err.println("tickvm: cannot write the JUnit XML to " + junit + ": " + e);
+                err.flush();
+                return Math.max(1, SuiteWriter.exitCode(reports));
+            }
+        }
+        return SuiteWriter.exitCode(reports);
+    }
+
+    /**
+     * Parses and runs one file on its own: a syntax error, a runtime error or even an unexpected
+     * exception ends up in its report, never stopping the files after it. With {@code text}, the
+     * steps and the footer are printed as they come, syntax errors go to stderr.
+     */
+    private ScenarioReport runOne(Path file, boolean text, PrintWriter out, PrintWriter err) {
+        started = false;
+        long start = System.nanoTime();
         Scenario scenario;
         try {
             scenario = Scenario.load(file);
         } catch (ScenarioSyntaxException e) {
-            if (json) {
-                out.println(ReportWriter.json(ScenarioReport.notParsed(file.toString(), e.errors())));
-            } else {
+            if (text) {
                 e.errors().forEach(error -> err.println(error.withContext()));
                 err.println("tickvm: " + file + ": " + e.errors().size() + " syntax error"
                         + (e.errors().size() == 1 ? "" : "s") + "; nothing ran");
+                err.flush();
             }
-            out.flush();
-            err.flush();
-            return 2;
+            return ScenarioReport.notParsed(file.toString(), e.errors());
+        } catch (IOException | RuntimeException e) {
+            return broken(file, "cannot read it: " + e, start, text, err);
         }
-        ScenarioRunner runner = new ScenarioRunner(this::unicorn);
-        ScenarioReport report = runner.run(scenario, step -> {
-            if (!json) {
-                out.println(ReportWriter.line(step));
+        try {
+            ScenarioReport report = new ScenarioRunner(this::unicorn).run(scenario, step -> {
+                if (text) {
+                    startReport(out);
+                    out.println(ReportWriter.line(step));
+                    out.flush();
+                }
+            });
+            if (text) {
+                startReport(out);
+                ReportWriter.footer(report).forEach(out::println);
                 out.flush();
             }
-        });
-        if (json) {
-            out.println(ReportWriter.json(report));
-        } else {
-            ReportWriter.footer(report).forEach(out::println);
+            return report;
+        } catch (RuntimeException e) {
+            return broken(file, "the run failed: " + e, start, text, err);
         }
-        out.flush();
-        return report.exitCode();
+    }
+
+    /** Before a file's first line on stdout: a blank line if an earlier file printed. */
+    private void startReport(PrintWriter out) {
+        if (printed && !started) {
+            out.println();
+        }
+        printed = true;
+        started = true;
+    }
+
+    /** The report of a file that could not be read or whose run broke outside any step. */
+    private static ScenarioReport broken(Path file, String why, long start, boolean text, PrintWriter err) {
+        String message = file + ": " + why;
+        if (text) {
+            err.println("tickvm: " + message);
+            err.flush();
+        }
+        return new ScenarioReport(file.toString(), false, 0, 1, List.of(),
+                new ScenarioReport.Stop(0, 0, "", message), List.of(), System.nanoTime() - start);
     }
 
     /** The engine: --unicorn-lib (inherited from the top-level command) if given, else the default. */

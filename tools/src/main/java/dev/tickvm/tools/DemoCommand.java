@@ -33,7 +33,9 @@ import picocli.CommandLine.Command;
         footer = {"", "Examples:",
             "  ./tickvm demo",
             "  ./tickvm demo --unicorn-lib /usr/lib/x86_64-linux-gnu/libunicorn.so.2   on another Unicorn",
-            "", "More: ./tickvm scenario scenarios/*.tvs runs the KVM selftests re-expressed as scenarios."})
+            "", "More: ./tickvm scenario scenarios/*.tvs runs the KVM selftests re-expressed as scenarios, one",
+            "after the other with a summary; ./tickvm scenario scenarios/ --tap runs them as TAP, as the",
+            "selftests report."})
 final class DemoCommand implements Callable<Integer> {
     private static final long SECOND = 1_000_000_000L;
 

@@ -29,6 +29,7 @@ import picocli.CommandLine.ScopeType;
             "  ./tickvm inspect cw.tvm                        what a snapshot file holds",
             "  ./tickvm compare                               every restore strategy on one migration",
             "  ./tickvm scenario scenarios/tsc_msrs_test.tvs  a KVM selftest as a scenario",
+            "  ./tickvm scenario scenarios/ --tap             all of them, as TAP",
             "",
             "Unicorn: ./tickvm installs 2.1.x into ~/.cache/tickvm; --unicorn-lib or TICKVM_UNICORN_LIB",
             "loads another libunicorn.so.2. Exit codes: the guest's own on a debug exit, 2 bad usage,",
