@@ -90,6 +90,8 @@ final class ScenarioParser {
     static final List<String> VCPU_KEYS = List.of("tsc-generation", "tsc-ratio", "pvclock-hz", "pending-requests",
             "tsc-catchup", "has-run");
 
+    /** A frequency with its unit: digits, an optional decimal fraction, Hz kHz MHz or GHz. */
+    private static final Pattern FREQUENCY = Pattern.compile("([0-9][0-9_]*)(?:\\.([0-9][0-9_]*))?(Hz|kHz|MHz|GHz)");
     private static final Pattern DECIMAL = Pattern.compile("([0-9][0-9_]*)(ns|us|ms|s)?");
     private static final Pattern HEX = Pattern.compile("0[xX]([0-9a-fA-F_]+)");
     private static final Pattern BINARY = Pattern.compile("0[bB]([01_]+)");
@@ -250,7 +252,7 @@ final class ScenarioParser {
                 yield new Statement.GetVm(key, targets(word, List.of(key), required));
             }
             case "set-tsc-khz" -> new Statement.SetVcpu(Statement.Setter.TSC_KHZ, cpu("set-tsc-khz CPU KHZ"), 0,
-                    term("a kHz value", "set-tsc-khz CPU KHZ"));
+                    frequency(1000, "set-tsc-khz CPU KHZ"));
             case "get-tsc-khz" -> {
                 Cpu cpu = cpu("get-tsc-khz CPU -> NAME");
                 yield new Statement.GetVcpu(Statement.Getter.TSC_KHZ, cpu, 0, null,
@@ -378,7 +380,9 @@ final class ScenarioParser {
                     default -> throw new Fail(valueColumn, key + "= takes yes or no, got '" + yesNo + "'");
                 };
             } else {
-                value = term("a value", "host NAME " + key + "=VALUE");
+                value = key.equals("tsc-khz") ? frequency(1000, "host NAME tsc-khz=KHZ")
+                        : key.equals("tsc-hz") ? frequency(1, "host NAME tsc-hz=HZ")
+                        : term("a value", "host NAME " + key + "=VALUE");
             }
             settings.put(key, value);
         }
@@ -594,7 +598,7 @@ final class ScenarioParser {
                     }
                     boot = yesNo.equals("yes");
                 }
-                default -> tscKhz = term("a kHz value", "vm tsc-khz=KHZ");
+                default -> tscKhz = frequency(1000, "vm tsc-khz=KHZ");
             }
         }
         if (host == null && hosts.size() > 1) {
@@ -611,7 +615,7 @@ final class ScenarioParser {
         String usage = "set-vm tsc-khz KHZ | set-vm pvclock-mode kvm-compat|exact";
         String key = key(VM_SET_KEYS, "VM setting", usage);
         if (key.equals("tsc-khz")) {
-            return new Statement.SetVm(key, term("a kHz value", "set-vm tsc-khz KHZ"), null);
+            return new Statement.SetVm(key, frequency(1000, "set-vm tsc-khz KHZ"), null);
         }
         cur.skipSpaces();
         int column = cur.column();
@@ -870,6 +874,7 @@ final class ScenarioParser {
     }
 
     private Statement print() {
+        Set<Integer> hex = new HashSet<>();
         List<Expr> values = new ArrayList<>();
         List<String> texts = new ArrayList<>();
         do {
@@ -882,8 +887,19 @@ final class ScenarioParser {
             values.add(expression());
             texts.add(cur.source.substring(start, cur.pos).strip());
             cur.skipSpaces();
+            int column = cur.column();
+            if (cur.accept(":")) {
+                String format = cur.word();
+                if (!"x".equals(format)) {
+                    cur.reset(column + 1);
+                    throw new Fail(column + 1, "unknown print format '" + (format == null ? cur.peekToken() : format)
+                            + "' (':x' prints in hex)");
+                }
+                hex.add(texts.size() - 1);
+                cur.skipSpaces();
+            }
         } while (cur.accept(","));
-        return new Statement.Print(values, texts);
+        return new Statement.Print(values, texts, hex);
     }
 
     // ---- operands -----------------------------------------------------------------------------
@@ -1047,6 +1063,57 @@ final class ScenarioParser {
     }
 
     // ---- expressions ----------------------------------------------------------------------------
+
+    /**
+     * Where a frequency goes: a number with a unit (2.5GHz, 1500MHz, 3_000_000kHz, 2_999_999_500Hz),
+     * converted exactly, with integers only, to the key's unit ({@code unitHz} 1000 for kHz keys,
+     * 1 for Hz); or, without a unit, an argument in the key's own unit as before.
+     */
+    private Expr frequency(long unitHz, String usage) {
+        cur.skipSpaces();
+        int column = cur.column();
+        if (cur.atEnd() || !Character.isDigit(cur.peek())) {
+            return term(unitHz == 1 ? "a frequency in Hz" : "a frequency in kHz", usage);
+        }
+        String token = cur.numberToken();
+        Matcher m = FREQUENCY.matcher(token);
+        if (!m.matches()) {
+            cur.reset(column);
+            return term(unitHz == 1 ? "a frequency in Hz" : "a frequency in kHz", usage);
+        }
+        String whole = m.group(1);
+        String fraction = m.group(2) == null ? "" : m.group(2);
+        if (whole.endsWith("_") || fraction.endsWith("_")) {
+            throw new Fail(column, "bad frequency '" + token + "' (digits with _ separators, e.g. 2.5GHz or 3_000_000kHz)");
+        }
+        java.math.BigInteger scale = java.math.BigInteger.valueOf(switch (m.group(3)) {
+            case "Hz" -> 1L;
+            case "kHz" -> 1_000L;
+            case "MHz" -> 1_000_000L;
+            default -> 1_000_000_000L;
+        });
+        String fractionDigits = fraction.replace("_", "");
+        java.math.BigInteger ten = java.math.BigInteger.TEN.pow(fractionDigits.length());
+        // (whole * 10^digits + fraction) * unit / 10^digits, in Hz: exact or an error, never rounded.
+        java.math.BigInteger scaled = new java.math.BigInteger(whole.replace("_", "") + fractionDigits).multiply(scale);
+        java.math.BigInteger[] hz = scaled.divideAndRemainder(ten);
+        if (hz[1].signum() != 0) {
+            throw new Fail(column, "frequency " + token + " is not a whole number of Hz");
+        }
+        java.math.BigInteger[] inUnit = hz[0].divideAndRemainder(java.math.BigInteger.valueOf(unitHz));
+        if (inUnit[1].signum() != 0) {
+            throw new Fail(column, "frequency " + token + " is " + fmtHz(hz[0]) + " Hz, not a whole number of kHz"
+                    + " (this key takes kHz: " + usage + ")");
+        }
+        if (inUnit[0].bitLength() > 63) {
+            throw new Fail(column, "frequency " + token + " does not fit in a signed 64-bit value");
+        }
+        return new Expr.Literal(inUnit[0].longValueExact());
+    }
+
+    private static String fmtHz(java.math.BigInteger hz) {
+        return String.format(java.util.Locale.ROOT, "%,d", hz);
+    }
 
     /** An argument: a number, a variable, or a parenthesized expression, with an optional sign. */
     private Expr term(String what, String usage) {
@@ -1217,6 +1284,10 @@ final class ScenarioParser {
             } catch (NumberFormatException e) {
                 throw new Fail(column, bad + ": more than 64 bits");
             }
+        }
+        if (FREQUENCY.matcher(token).matches()) {
+            throw new Fail(column, "a frequency unit (Hz kHz MHz GHz) goes only where a frequency is expected:"
+                    + " host tsc-khz= and tsc-hz=, vm tsc-khz=, set-tsc-khz, set-vm tsc-khz");
         }
         m = DECIMAL.matcher(token);
         if (!m.matches() || m.group(1).endsWith("_")) {
@@ -1437,8 +1508,9 @@ final class ScenarioParser {
         /** The characters of a number token, letters and all, so that "12x4" is one bad number. */
         String numberToken() {
             int start = pos;
+            // A '.' belongs to the number (2.5GHz), but '..' is a range (for i in 1..5).
             while (pos < end && (Character.isLetterOrDigit(source.charAt(pos)) || source.charAt(pos) == '_'
-                    || source.charAt(pos) == '.')) {
+                    || (source.charAt(pos) == '.' && !source.startsWith("..", pos)))) {
                 pos++;
             }
             return source.substring(start, pos);

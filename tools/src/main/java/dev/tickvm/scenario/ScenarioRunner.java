@@ -240,7 +240,7 @@ public final class ScenarioRunner {
                     for (int i = 0; i < p.values().size(); i++) {
                         long v = eval(p.values().get(i));
                         values.add(v);
-                        shown.add(p.texts().get(i) + " = " + fmt(v) + " (" + hex(v) + ")");
+                        shown.add(p.texts().get(i) + " = " + (p.hex().contains(i) ? hex(v) : fmt(v)));
                     }
                     yield new Outcome(Status.OK, Map.of(), values, String.join(", ", shown));
                 }

@@ -188,8 +188,8 @@ sealed interface Statement {
     record ExpectError(Errno errno, Step step) implements Statement {
     }
 
-    /** {@code print EXPR [, EXPR ...]}. */
-    record Print(List<Expr> values, List<String> texts) implements Statement {
+    /** {@code print EXPR[:x] [, EXPR[:x] ...]}: {@code hex} holds the indexes of the values shown in hex. */
+    record Print(List<Expr> values, List<String> texts, java.util.Set<Integer> hex) implements Statement {
     }
 
     /**

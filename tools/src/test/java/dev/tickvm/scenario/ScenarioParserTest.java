@@ -617,4 +617,53 @@ class ScenarioParserTest {
                 () -> assertEquals("IA32_TSC", ScenarioParser.msrName(Msr.IA32_TSC)),
                 () -> assertEquals("0x1234", ScenarioParser.msrName(0x1234)));
     }
+
+    // ---- issue 10: frequencies with units, print's hex ----------------------------------------------
+
+    @Test
+    void frequenciesWithUnitsConvertExactlyToTheKeysUnit() {
+        Statement.DefineHost host = assertInstanceOf(Statement.DefineHost.class,
+                parse("host a tsc-khz=2.5GHz\n").getFirst().statement());
+        assertEquals(2_500_000L, host.settings().get("tsc-khz").eval(Map.of()));
+        Statement.DefineHost hz = assertInstanceOf(Statement.DefineHost.class,
+                parse("host b tsc-hz=2_999_999_500Hz\n").getFirst().statement());
+        assertEquals(2_999_999_500L, hz.settings().get("tsc-hz").eval(Map.of()));
+        Statement.DefineHost ghz = assertInstanceOf(Statement.DefineHost.class,
+                parse("host c tsc-hz=2.999_999_999GHz\n").getFirst().statement());
+        assertEquals(2_999_999_999L, ghz.settings().get("tsc-hz").eval(Map.of()), "digits after the point");
+        Statement.CreateVm vm = assertInstanceOf(Statement.CreateVm.class, parse("vm tsc-khz=1500MHz\n").getFirst()
+                .statement());
+        assertEquals(1_500_000L, vm.tscKhz().eval(Map.of()));
+        Statement.SetVcpu set = assertInstanceOf(Statement.SetVcpu.class, statement("set-tsc-khz 0 3_000_000kHz"));
+        assertEquals(3_000_000L, set.value().eval(Map.of()));
+        Statement.SetVm setVm = assertInstanceOf(Statement.SetVm.class, statement("set-vm tsc-khz 2.25GHz"));
+        assertEquals(2_250_000L, setVm.value().eval(Map.of()));
+        Statement.SetVm bare = assertInstanceOf(Statement.SetVm.class, statement("set-vm tsc-khz (x * 1000)"));
+        assertEquals(5_000L, bare.value().eval(Map.of("x", 5L)), "no unit: kHz as before");
+    }
+
+    @Test
+    void frequencyErrorsSayWhy() {
+        assertEquals("x.tvs:1:16: frequency 2_999_999_500Hz is 2,999,999,500 Hz, not a whole number of kHz (this key"
+                + " takes kHz: host NAME tsc-khz=KHZ)", error("host a tsc-khz=2_999_999_500Hz\n"));
+        assertEquals("x.tvs:1:15: frequency 2.5Hz is not a whole number of Hz", error("host a tsc-hz=2.5Hz\n"));
+        assertEquals("x.tvs:1:15: frequency 2.999_999_999_5GHz is not a whole number of Hz",
+                error("host a tsc-hz=2.999_999_999_5GHz\n"));
+        assertEquals("x.tvs:4:9: a frequency unit (Hz kHz MHz GHz) goes only where a frequency is expected: host"
+                + " tsc-khz= and tsc-hz=, vm tsc-khz=, set-tsc-khz, set-vm tsc-khz", error(PRELUDE + "let f = 3GHz\n"));
+        assertEquals("x.tvs:1:12: bad number '2.5' (integers only: decimal, 0x hex or 0b binary, _ separators, units ns"
+                + " us ms s)", error("vm vcpus=1 tsc-khz=2.5\n".replace("vcpus=1 ", "")));
+        assertEquals("x.tvs:1:16: bad frequency '3_GHz' (digits with _ separators, e.g. 2.5GHz or 3_000_000kHz)",
+                error("host a tsc-khz=3_GHz\n"));
+        assertEquals("x.tvs:1:16: frequency 99_999_999_999_999GHz does not fit in a signed 64-bit value",
+                error("host a tsc-khz=99_999_999_999_999GHz\n"));
+    }
+
+    @Test
+    void printMarksHexValues() {
+        Statement.Print print = assertInstanceOf(Statement.Print.class, statement("print x, x * 2:x"));
+        assertEquals(List.of("x", "x * 2"), print.texts());
+        assertEquals(java.util.Set.of(1), print.hex());
+        assertEquals("x.tvs:4:9: unknown print format 'd' (':x' prints in hex)", error(PRELUDE + "print x:d\n"));
+    }
 }
