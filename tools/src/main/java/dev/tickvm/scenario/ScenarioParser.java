@@ -38,10 +38,18 @@ final class ScenarioParser {
     static final List<String> COMMANDS = List.of("host", "vm", "advance", "host-tsc", "host-ns", "host-realtime",
             "host-raw", "host-tai", "true-ns", "set-host", "set-vm", "get-vm", "set-tsc-khz", "get-tsc-khz", "set-msr", "get-msr", "set-attr", "get-attr", "get-vcpu",
             "get-clock", "set-clock", "enable-kvmclock", "get-pvclock", "kvmclock-ctrl", "pause", "resume", "save", "restore", "migrate", "run", "guest",
-            "let", "expect", "expect-error", "print");
+            "let", "expect", "expect-error", "print", "repeat", "for");
 
     /** The commands that set up the run or compute: they never fail the KVM way, and need no VM. */
-    private static final List<String> SCRIPT_COMMANDS = List.of("host", "vm", "let", "expect", "expect-error", "print");
+    private static final List<String> SCRIPT_COMMANDS = List.of("host", "vm", "let", "expect", "expect-error", "print",
+            "repeat", "for");
+
+    /** The steps that happen once in a run or change what later lines may do: never inside a loop. */
+    private static final List<String> NOT_IN_LOOPS = List.of("host", "vm", "pause", "resume", "save", "restore",
+            "migrate");
+
+    /** How deep loops may nest. */
+    static final int MAX_LOOP_DEPTH = 4;
 
     /** Steps that need the VM but cannot fail the KVM way either: not inside expect-error. */
     private static final List<String> RUN_STATE_COMMANDS = List.of("pause", "resume", "save", "restore", "migrate");
@@ -116,6 +124,27 @@ final class ScenarioParser {
     private int lineNumber;
 
     private Cursor cur;
+    /** How many statements the file has so far, loop bodies included: the next step's number - 1. */
+    private int statements;
+
+    /** A loop whose body is being read: its header, and the steps of its body so far. */
+    private static final class Frame {
+        final Step header;
+        final String variable;
+        final int braceColumn;
+        final String source;
+        final List<Step> body = new ArrayList<>();
+
+        Frame(Step header, String variable, int braceColumn, String source) {
+            this.header = header;
+            this.variable = variable;
+            this.braceColumn = braceColumn;
+            this.source = source;
+        }
+    }
+
+    /** The loops open at this line, innermost last; a header that did not parse has a null header. */
+    private final List<Frame> frames = new ArrayList<>();
 
     private ScenarioParser(String file) {
         this.file = file;
@@ -128,6 +157,15 @@ final class ScenarioParser {
         for (int i = 0; i < lines.length; i++) {
             parser.parseLine(lines[i], i + 1);
         }
+        for (int i = parser.frames.size() - 1; i >= 0; i--) {
+            Frame open = parser.frames.get(i);
+            int line = open.header == null ? 0 : open.header.line();
+            if (open.header != null) {
+                parser.errors.add(new SyntaxError(file, line, open.braceColumn, "this loop's '{' is never closed: put"
+                        + " a '}' line after its body", open.source));
+            }
+        }
+        parser.errors.sort(Comparator.comparingInt(SyntaxError::line));
         if (!parser.errors.isEmpty()) {
             throw new ScenarioSyntaxException(parser.errors);
         }
@@ -145,11 +183,32 @@ final class ScenarioParser {
         }
         int start = cur.pos;
         try {
+            if (cur.accept("}")) {
+                closeLoop(start + 1);
+                cur.expectEnd();
+                return;
+            }
             String kind = cur.peekWord();
             Statement statement = statement(false);
+            if (statement instanceof Statement.Loop loop) {
+                cur.skipSpaces();
+                int brace = cur.column();
+                if (!cur.accept("{")) {
+                    throw new Fail(brace, "expected '{' at the end of the " + kind + " line, got '" + cur.peekToken()
+                            + "' (the body goes on the next lines, up to a '}' line)");
+                }
+                cur.expectEnd();
+                String text = source.substring(start, brace - 1).strip();
+                Step header = new Step(++statements, lineNumber, text, kind, loop);
+                frames.add(new Frame(header, loop.variable(), brace, source));
+                if (loop.variable() != null) {
+                    bound.add(loop.variable());
+                }
+                return;
+            }
             cur.expectEnd();
             String text = source.substring(start, cur.end).strip();
-            steps.add(new Step(steps.size() + 1, lineNumber, text, kind, statement));
+            steps().add(new Step(++statements, lineNumber, text, kind, statement));
             recordBindings(statement);
         } catch (Fail f) {
             errors.add(new SyntaxError(file, lineNumber, f.column, f.getMessage(), source));
@@ -157,11 +216,102 @@ final class ScenarioParser {
         }
     }
 
+    /** Where the current line's step goes: the file's steps, or the innermost loop's body. */
+    private List<Step> steps() {
+        return frames.isEmpty() ? steps : frames.getLast().body;
+    }
+
+    /** A '}' line: the innermost loop is complete and becomes one step of what encloses it. */
+    private void closeLoop(int column) {
+        if (frames.isEmpty()) {
+            throw new Fail(column, "'}' without a loop to close");
+        }
+        Frame frame = frames.removeLast();
+        if (frame.variable != null) {
+            bound.remove(frame.variable);
+        }
+        if (frame.header != null) {
+            Statement.Loop loop = (Statement.Loop) frame.header.statement();
+            Step h = frame.header;
+            steps().add(new Step(h.number(), h.line(), h.text(), h.kind(),
+                    new Statement.Loop(loop.variable(), loop.count(), loop.from(), loop.to(), frame.body)));
+        }
+    }
+
+    /** {@code repeat N} or {@code for NAME in A..B}, before its '{': a loop with no body yet. */
+    private Statement loop(String word, int column) {
+        if (frames.size() >= MAX_LOOP_DEPTH) {
+            throw new Fail(column, "loops nest at most " + MAX_LOOP_DEPTH + " deep (this one would be the "
+                    + (frames.size() + 1) + "th)");
+        }
+        if (word.equals("repeat")) {
+            cur.skipSpaces();
+            if (cur.atEnd() || cur.startsWith("{")) {
+                throw new Fail(cur.column(), "missing count: repeat N {");
+            }
+            return new Statement.Loop(null, expression(), null, null, List.of());
+        }
+        String usage = "for NAME in FROM..TO {";
+        cur.skipSpaces();
+        int nameColumn = cur.column();
+        String name = cur.identifier();
+        if (name == null) {
+            throw new Fail(nameColumn, "missing loop variable: " + usage);
+        }
+        checkNotConstant(name, nameColumn);
+        checkNotLoopVariable(name, nameColumn);
+        if (bound.contains(name) || name.equals("_")) {
+            throw new Fail(nameColumn, "loop variable '" + name + "' is already a variable: choose another name");
+        }
+        cur.skipSpaces();
+        int inColumn = cur.column();
+        if (!"in".equals(cur.word())) {
+            cur.reset(inColumn);
+            throw new Fail(inColumn, "expected 'in' after 'for " + name + "': " + usage);
+        }
+        cur.skipSpaces();
+        if (cur.atEnd()) {
+            throw new Fail(cur.column(), "missing range: " + usage);
+        }
+        Expr from = expression();
+        cur.skipSpaces();
+        if (!cur.accept("..")) {
+            throw new Fail(cur.column(), "expected '..' in the range, got '" + cur.peekToken() + "': " + usage);
+        }
+        cur.skipSpaces();
+        if (cur.atEnd() || cur.startsWith("{")) {
+            throw new Fail(cur.column(), "missing end of the range after '..': " + usage);
+        }
+        Expr to = expression();
+        return new Statement.Loop(name, null, from, to, List.of());
+    }
+
+    private void checkNotLoopVariable(String name, int column) {
+        for (Frame f : frames) {
+            if (name.equals(f.variable)) {
+                throw new Fail(column, "'" + name + "' is the loop variable of line " + (f.header == null ? lineNumber
+                        : f.header.line()) + ": the loop binds it; choose another name");
+            }
+        }
+    }
+
+    private static final Pattern LENIENT_LOOP = Pattern.compile("^\\s*(?:expect-error\\s+\\S+\\s+)?(repeat|for)\\b(?:\\s+([A-Za-z_][A-Za-z0-9_]*))?");
+
     /**
      * After an error, binds what the line would have bound and notes the VM or host it would
      * have declared, so one mistake does not cascade into errors on later, correct lines.
      */
     private void recoverFrom(String source, int lineNumber) {
+        Matcher loop = LENIENT_LOOP.matcher(source);
+        if (loop.find() && source.strip().endsWith("{")) {
+            String variable = loop.group(1).equals("for") && loop.group(2) != null && !bound.contains(loop.group(2))
+                    ? loop.group(2) : null;
+            frames.add(new Frame(null, variable, 0, source));
+            if (variable != null) {
+                bound.add(variable);
+            }
+            return;
+        }
         Matcher let = LENIENT_LET.matcher(source);
         if (let.find()) {
             bound.add(let.group(1));
@@ -228,6 +378,10 @@ final class ScenarioParser {
         if (insideExpectError && RUN_STATE_COMMANDS.contains(word)) {
             throw new Fail(column, "expect-error needs a step that can fail (a control-plane, host or guest step),"
                     + " not '" + word + "'");
+        }
+        if (!frames.isEmpty() && NOT_IN_LOOPS.contains(word)) {
+            throw new Fail(column, "'" + word + "' cannot go inside a loop (" + NOT_IN_LOOPS.stream().collect(
+                    java.util.stream.Collectors.joining(", ")) + " happen once): put it before or after the loop");
         }
         if (!SCRIPT_COMMANDS.contains(word) && COMMANDS.contains(word) && vmLine == 0) {
             throw new Fail(column, "'" + word + "' needs the VM: put a 'vm ...' line before it");
@@ -335,6 +489,7 @@ final class ScenarioParser {
             case "expect" -> expect();
             case "expect-error" -> expectError();
             case "print" -> print();
+            case "repeat", "for" -> loop(word, column);
             default -> throw new Fail(column, unknown("command", word, COMMANDS));
         };
     }
@@ -675,6 +830,9 @@ final class ScenarioParser {
                     + "' one vCPU index");
         }
         boolean watchOp = op == GuestOp.WATCH_START || op == GuestOp.WATCH_STOP;
+        if (watchOp && !frames.isEmpty()) {
+            throw new Fail(column, "'" + word + "' cannot go inside a loop: start and stop a watch outside it");
+        }
         if (watchOp && !required) {
             throw new Fail(column, "expect-error needs a step that can fail the KVM way or fault, not '" + word + "'");
         }
@@ -791,6 +949,7 @@ final class ScenarioParser {
             throw new Fail(column, "'_' only discards a result after '->'; let needs a name");
         }
         checkNotConstant(name, column);
+        checkNotLoopVariable(name, column);
         cur.skipSpaces();
         if (!cur.accept("=") || cur.startsWith("=")) {
             throw new Fail(cur.column(), "expected '=' after 'let " + name + "'");
@@ -1036,6 +1195,7 @@ final class ScenarioParser {
                         + " names follow '->'");
             }
             checkNotConstant(name, nameColumn);
+            checkNotLoopVariable(name, nameColumn);
             names.add(name);
         }
         if (names.isEmpty()) {

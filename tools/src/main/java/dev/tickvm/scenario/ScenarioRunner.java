@@ -58,37 +58,32 @@ public final class ScenarioRunner {
         this.unicorn = unicorn;
     }
 
+    /**
+     * Most steps one run may execute, each step of each loop iteration counted (loop headers too):
+     * a loop that would go past it stops the run with a runtime error.
+     */
+    static final long MAX_STEPS = 100_000;
+
     /** Runs every step; {@code progress} sees each step's report as soon as it is done. */
     public ScenarioReport run(Scenario scenario, Consumer<StepReport> progress) {
         long wallStart = System.nanoTime();
-        List<StepReport> reports = new ArrayList<>();
-        int passed = 0;
-        int failed = 0;
-        Stop stop = null;
-        try (Run run = new Run()) {
-            for (Step step : scenario.steps()) {
-                if (stop != null) {
-                    reports.add(new StepReport(step.number(), step.line(), step.text(), step.kind(), Status.NOT_RUN,
-                            Map.of(), List.of(), null, null));
-                    continue;
-                }
-                StepReport report = run.execute(step);
-                reports.add(report);
-                progress.accept(report);
-                switch (report.status()) {
-                    case PASS -> passed++;
-                    case FAIL -> failed++;
-                    case ERROR -> {
-                        failed++;
-                        int later = scenario.steps().size() - step.number();
-                        stop = new Stop(step.line(), step.number(), step.text(), String.format(
-                                "%s:%d: step %d '%s' failed: %s; the run stops here (%d later step%s not run)",
-                                scenario.file(), step.line(), step.number(), step.text(), report.message(), later,
-                                later == 1 ? "" : "s"));
-                    }
-                    default -> {
-                    }
-                }
+        Stop stop;
+        List<StepReport> reports;
+        int passed;
+        int failed;
+        try (Run run = new Run(progress)) {
+            run.steps(scenario.steps(), List.of());
+            reports = run.reports;
+            passed = run.passed;
+            failed = run.failed;
+            stop = null;
+            if (run.stopped != null) {
+                StepReport at = run.stopped;
+                long later = reports.stream().filter(r -> r.status() == Status.NOT_RUN).count();
+                stop = new Stop(at.line(), at.step(), at.text(), String.format(
+                        "%s:%d: step %d '%s' failed: %s; the run stops here (%d later step%s not run)",
+                        scenario.file(), at.line(), at.step(), at.text(), at.message(), later,
+                        later == 1 ? "" : "s"));
             }
         }
         return new ScenarioReport(scenario.file(), failed == 0, passed, failed, List.of(), stop, reports,
@@ -104,6 +99,14 @@ public final class ScenarioRunner {
 
     /** The state of one run: hosts, the VM, variables. */
     private final class Run implements AutoCloseable {
+        private final Consumer<StepReport> progress;
+        private final List<StepReport> reports = new ArrayList<>();
+        private int passed;
+        private int failed;
+        /** The step whose runtime error stopped the run, or null. */
+        private StepReport stopped;
+        /** Steps executed so far, loop iterations included (see {@link #MAX_STEPS}). */
+        private long executed;
         private final Map<String, SimulatedHost> hosts = new HashMap<>();
         private final Map<String, Long> vars = new HashMap<>();
         private SimulatedHost vmHost;
@@ -122,7 +125,101 @@ public final class ScenarioRunner {
         private String guestUnusable;
         private Step current;
 
-        StepReport execute(Step step) {
+        Run(Consumer<StepReport> progress) {
+            this.progress = progress;
+        }
+
+        /**
+         * Runs {@code steps} in order, each loop's body once per iteration; {@code iteration} labels
+         * the enclosing loops' iterations (e.g. "i=3"). After a runtime error the rest is not run.
+         */
+        void steps(List<Step> steps, List<String> iteration) {
+            String prefix = iteration.isEmpty() ? "" : "[" + String.join(" ", iteration) + "] ";
+            for (Step step : steps) {
+                if (stopped != null) {
+                    reports.add(new StepReport(step.number(), step.line(), prefix + step.text(), step.kind(),
+                            Status.NOT_RUN, Map.of(), List.of(), null, null));
+                    continue;
+                }
+                StepReport report;
+                if (++executed > MAX_STEPS) {
+                    report = report(step, prefix, error("the run has executed " + fmt(MAX_STEPS) + " steps, the most"
+                            + " one run may (each step of each loop iteration counts)"));
+                } else {
+                    report = execute(step, prefix);
+                }
+                reports.add(report);
+                progress.accept(report);
+                switch (report.status()) {
+                    case PASS -> passed++;
+                    case FAIL -> failed++;
+                    case ERROR -> {
+                        failed++;
+                        stopped = report;
+                    }
+                    default -> {
+                    }
+                }
+                if (stopped == null && step.statement() instanceof Statement.Loop loop) {
+                    iterate(loop, iteration);
+                }
+            }
+        }
+
+        /** The iterations of a loop whose header has run (and checked its count or range). */
+        private void iterate(Statement.Loop loop, List<String> iteration) {
+            long first = loop.variable() == null ? 1 : eval(loop.from());
+            long last = loop.variable() == null ? eval(loop.count()) : eval(loop.to());
+            try {
+                for (long v = first; v <= last && stopped == null; v++) {
+                    List<String> labels = new ArrayList<>(iteration);
+                    if (loop.variable() == null) {
+                        labels.add("#" + v);
+                    } else {
+                        vars.put(loop.variable(), v);
+                        labels.add(loop.variable() + "=" + v);
+                    }
+                    steps(loop.body(), labels);
+                    if (v == Long.MAX_VALUE) {
+                        break;
+                    }
+                }
+            } finally {
+                if (loop.variable() != null) {
+                    vars.remove(loop.variable());
+                }
+            }
+        }
+
+        /** A loop's header: how many times its body will run. */
+        private Outcome loopHeader(Statement.Loop loop) {
+            if (loop.variable() == null) {
+                long count = eval(loop.count());
+                if (count < 0) {
+                    throw new ScenarioRuntimeException("repeat count must be 0 or more, got " + fmt(count));
+                }
+                return new Outcome(Status.OK, Map.of(), List.of(count), fmt(count) + " iteration" + (count == 1 ? ""
+                        : "s"));
+            }
+            long from = eval(loop.from());
+            long to = eval(loop.to());
+            long count;
+            try {
+                count = to < from ? 0 : Math.addExact(Math.subtractExact(to, from), 1);
+            } catch (ArithmeticException e) {
+                count = Long.MAX_VALUE;
+            }
+            return new Outcome(Status.OK, Map.of(), List.of(from, to, count), String.format("%s from %s to %s: %s"
+                    + " iteration%s", loop.variable(), fmt(from), fmt(to), fmt(count), count == 1 ? "" : "s"));
+        }
+
+        private StepReport report(Step step, String prefix, Outcome outcome) {
+            return new StepReport(step.number(), step.line(), prefix + step.text(), step.kind(), outcome.status(),
+                    outcome.results(), outcome.values(), outcome.message(),
+                    vmHost == null ? null : vmHost.trueNanos());
+        }
+
+        StepReport execute(Step step, String prefix) {
             current = step;
             Outcome outcome;
             try {
@@ -137,9 +234,7 @@ public final class ScenarioRunner {
                 // Anything else is a bug somewhere: name the exception, still stop cleanly.
                 outcome = error(e.toString());
             }
-            return new StepReport(step.number(), step.line(), step.text(), step.kind(), outcome.status(),
-                    outcome.results(), outcome.values(), outcome.message(),
-                    vmHost == null ? null : vmHost.trueNanos());
+            return report(step, prefix, outcome);
         }
 
         private Outcome error(String message) {
@@ -232,6 +327,7 @@ public final class ScenarioRunner {
                     yield new Outcome(Status.OK, Map.of(l.name(), value), List.of(value),
                             l.name() + " = " + fmt(value));
                 }
+                case Statement.Loop l -> loopHeader(l);
                 case Statement.Expect e -> expect(e);
                 case Statement.ExpectError e -> expectError(e);
                 case Statement.Print p -> {

@@ -173,6 +173,17 @@ sealed interface Statement {
             implements Statement {
     }
 
+    /**
+     * {@code repeat N {} ... {@code }}} ({@code variable}, {@code from}, {@code to} null) or
+     * {@code for NAME in A..B {} ... {@code }}}, A to B inclusive ({@code count} null); the body is
+     * the steps on the lines up to the closing '}' line.
+     */
+    record Loop(String variable, Expr count, Expr from, Expr to, List<Step> body) implements Statement {
+        public Loop {
+            body = List.copyOf(body);
+        }
+    }
+
     /** {@code let NAME = EXPR}. */
     record Let(String name, Expr value) implements Statement {
     }

@@ -390,7 +390,7 @@ class ScenarioParserTest {
                 + " set-vm, get-vm, set-tsc-khz, get-tsc-khz, set-msr, get-msr, set-attr, get-attr, get-vcpu, get-clock,"
                 + " set-clock, enable-kvmclock, get-pvclock, kvmclock-ctrl, pause, resume, save, restore, migrate, run, guest,"
                 + " let, expect,"
-                + " expect-error, print)", error("frobnicate 1\n"));
+                + " expect-error, print, repeat, for)", error("frobnicate 1\n"));
         assertEquals("x.tvs:4:9: unknown command 'kvmclok' (did you mean 'kvmclock'?)",
                 error(PRELUDE + "guest 0 kvmclok -> ns\n"));
         assertEquals("x.tvs:4:1: unknown command 'get-clok' (did you mean 'get-clock'?)", error(PRELUDE + "get-clok -> c\n"));
@@ -665,5 +665,93 @@ class ScenarioParserTest {
         assertEquals(List.of("x", "x * 2"), print.texts());
         assertEquals(java.util.Set.of(1), print.hex());
         assertEquals("x.tvs:4:9: unknown print format 'd' (':x' prints in hex)", error(PRELUDE + "print x:d\n"));
+    }
+
+    // ---- issue 10: loops --------------------------------------------------------------------------
+
+    @Test
+    void loopsHoldTheirBodies() {
+        List<Step> steps = parse(PRELUDE + """
+                repeat x - 2 {      # three times
+                  advance 1s
+                  for i in 1..x {
+                    host-tsc -> h
+                    print i, h
+                  }
+                }
+                expect h > 0
+                """);
+        assertEquals(5, steps.size());
+        Step repeat = steps.get(3);
+        Statement.Loop outer = assertInstanceOf(Statement.Loop.class, repeat.statement());
+        assertAll(() -> assertEquals("repeat x - 2", repeat.text()),
+                () -> assertEquals("repeat", repeat.kind()),
+                () -> assertEquals(4, repeat.line()),
+                () -> assertEquals(4, repeat.number()),
+                () -> assertNull(outer.variable()),
+                () -> assertEquals(3, outer.count().eval(Map.of("x", 5L))),
+                () -> assertEquals(2, outer.body().size()));
+        Step forStep = outer.body().get(1);
+        Statement.Loop inner = assertInstanceOf(Statement.Loop.class, forStep.statement());
+        assertAll(() -> assertEquals("for i in 1..x", forStep.text()),
+                () -> assertEquals(6, forStep.line()),
+                () -> assertEquals(6, forStep.number()),
+                () -> assertEquals("i", inner.variable()),
+                () -> assertEquals(1, inner.from().eval(Map.of())),
+                () -> assertEquals(List.of(7, 8), inner.body().stream().map(Step::line).toList()),
+                () -> assertEquals(9, steps.get(4).number()));
+    }
+
+    @Test
+    void loopSyntaxErrors() {
+        assertAll(
+                () -> assertEquals("x.tvs:4:9: expected '{' at the end of the repeat line, got ''"
+                        + " (the body goes on the next lines, up to a '}' line)", errors(PRELUDE + "repeat 3\n")
+                        .getFirst().toString()),
+                () -> assertEquals("x.tvs:4:8: missing count: repeat N {", error(PRELUDE + "repeat {\n}\n")),
+                () -> assertEquals("x.tvs:4:10: this loop's '{' is never closed: put a '}' line after its body",
+                        error(PRELUDE + "repeat 3 {\nadvance 1s\n")),
+                () -> assertEquals("x.tvs:4:1: '}' without a loop to close", error(PRELUDE + "}\n")),
+                () -> assertEquals("x.tvs:5:3: unexpected 'else'", error(PRELUDE + "repeat 2 {\n} else\n")),
+                () -> assertEquals("x.tvs:4:5: missing loop variable: for NAME in FROM..TO {",
+                        error(PRELUDE + "for 1..3 {\n}\n")),
+                () -> assertEquals("x.tvs:4:7: expected 'in' after 'for i': for NAME in FROM..TO {",
+                        error(PRELUDE + "for i 1..3 {\n}\n")),
+                () -> assertEquals("x.tvs:4:12: expected '..' in the range, got '3': for NAME in FROM..TO {",
+                        error(PRELUDE + "for i in 1 3 {\n}\n")),
+                () -> assertEquals("x.tvs:4:13: missing end of the range after '..': for NAME in FROM..TO {",
+                        error(PRELUDE + "for i in 1..{\n}\n")),
+                () -> assertEquals("x.tvs:4:5: loop variable 'x' is already a variable: choose another name",
+                        error(PRELUDE + "for x in 1..3 {\n}\n")),
+                () -> assertEquals("x.tvs:4:5: 'REALTIME' is a predefined constant (4); choose another name",
+                        error(PRELUDE + "for REALTIME in 1..3 {\n}\n")),
+                () -> assertEquals("x.tvs:5:5: 'i' is the loop variable of line 4: the loop binds it; choose another"
+                        + " name", error(PRELUDE + "for i in 1..3 {\nlet i = 2\n}\n")),
+                () -> assertEquals("x.tvs:5:13: 'i' is the loop variable of line 4: the loop binds it; choose another"
+                        + " name", error(PRELUDE + "for i in 1..3 {\nhost-tsc -> i\n}\n")),
+                () -> assertEquals("x.tvs:6:7: unknown variable 'i'", error(PRELUDE + "for i in 1..3 {\n}\nprint i\n")),
+                () -> assertEquals("x.tvs:5:3: 'pause' cannot go inside a loop (host, vm, pause, resume, save, restore,"
+                        + " migrate happen once): put it before or after the loop",
+                        error(PRELUDE + "repeat 2 {\n  pause\n}\n")),
+                () -> assertEquals("x.tvs:5:1: 'vm' cannot go inside a loop (host, vm, pause, resume, save, restore,"
+                        + " migrate happen once): put it before or after the loop",
+                        error("host h\nvm host=h vcpus=2\nlet x = 5\nrepeat 2 {\nvm\n}\n")),
+                () -> assertEquals("x.tvs:5:9: 'watch-start' cannot go inside a loop: start and stop a watch outside it",
+                        error(PRELUDE + "repeat 2 {\nguest 0 watch-start\n}\n")),
+                () -> assertEquals("x.tvs:2:1: 'advance' needs the VM: put a 'vm ...' line before it",
+                        error("repeat 2 {\nadvance 1s\n}\n")),
+                () -> assertEquals("x.tvs:4:21: expect-error needs a step that can fail (a control-plane, host or guest"
+                        + " step), not 'repeat'", error(PRELUDE + "expect-error EINVAL repeat 2 {\n}\n")),
+                () -> assertEquals("x.tvs:8:1: loops nest at most 4 deep (this one would be the 5th)",
+                        error("repeat 1 {\nrepeat 1 {\nrepeat 1 {\nrepeat 1 {\nrepeat 1 {\n}\n}\n}\n}\n}\n"
+                                .replace("repeat 1 {\nrepeat 1 {\nrepeat 1 {\nrepeat 1 {\nrepeat 1 {",
+                                        "# one\n# two\n# three\nrepeat 1 {\nrepeat 1 {\nrepeat 1 {\nrepeat 1 {"
+                                                + "\nrepeat 1 {"))));
+        // A broken header still opens its loop: its '}' is no error, nor its variable's uses.
+        assertEquals(List.of("x.tvs:4:10: unknown variable 'nope'"),
+                errors(PRELUDE + "for i in nope..3 {\nprint i\n}\n").stream().map(SyntaxError::toString).toList());
+        // The paused state is checked inside the body as everywhere.
+        assertEquals("x.tvs:6:1: the VM is paused (since line 4): 'run' runs the guest; put 'resume' before it",
+                error(PRELUDE + "pause\nrepeat 2 {\nrun 1s\n}\nresume\n"));
     }
 }

@@ -355,4 +355,78 @@ class ScenarioRunnerTest {
         assertEquals(0, report.failed(), () -> report.steps().toString());
         assertEquals(3, report.passed());
     }
+
+    // ---- issue 10 -----------------------------------------------------------------------------------
+
+    @Test
+    void aRepeatLoopAdvancesOneSecondFiveTimes() {
+        ScenarioReport report = run("""
+                host h tsc-khz=3GHz
+                vm host=h vcpus=1
+                host-tsc -> start
+                let n = 0
+                repeat 5 {
+                  advance 1s
+                  host-tsc -> h
+                  let n = n + 1
+                  expect h - start == n * 3_000_000_000
+                }
+                expect h - start == 15_000_000_000
+                """);
+        List<String> texts = report.steps().stream().map(StepReport::text).toList();
+        assertAll(() -> assertTrue(report.ok(), report.toString()),
+                () -> assertEquals(6, report.passed()),
+                () -> assertEquals(5 + 5 * 4 + 1, report.steps().size()),
+                () -> assertEquals("repeat 5", texts.get(4)),
+                () -> assertEquals("5 iterations", report.steps().get(4).message()),
+                () -> assertEquals("[#1] advance 1s", texts.get(5)),
+                () -> assertEquals("[#5] host-tsc -> h", texts.get(22)),
+                () -> assertEquals(7, report.steps().get(22).line()),
+                () -> assertEquals(7, report.steps().get(22).step()),
+                () -> assertEquals(Map.of("h", 15_000_000_000L + report.steps().get(2).results().get("start")),
+                        report.steps().get(22).results()),
+                () -> assertEquals(5_000_000_000L, report.steps().getLast().hostNanos()
+                        - report.steps().get(4).hostNanos()));
+    }
+
+    @Test
+    void forLoopsBindTheirVariableInclusiveAndNest() {
+        ScenarioReport report = run("""
+                let sum = 0
+                for i in 1..3 {
+                  for j in i..2 {
+                    let sum = sum + 10 * i + j
+                  }
+                }
+                for k in 5..4 {
+                  let sum = -1
+                }
+                expect sum == 11 + 12 + 22
+                """);
+        List<String> texts = report.steps().stream().map(StepReport::text).toList();
+        assertAll(() -> assertTrue(report.ok(), texts.toString()),
+                () -> assertEquals(List.of("let sum = 0", "for i in 1..3", "[i=1] for j in i..2",
+                        "[i=1 j=1] let sum = sum + 10 * i + j", "[i=1 j=2] let sum = sum + 10 * i + j",
+                        "[i=2] for j in i..2", "[i=2 j=2] let sum = sum + 10 * i + j", "[i=3] for j in i..2",
+                        "for k in 5..4", "expect sum == 11 + 12 + 22"), texts),
+                () -> assertEquals("j from 3 to 2: 0 iterations", report.steps().get(7).message()),
+                () -> assertEquals("i from 1 to 3: 3 iterations", report.steps().get(1).message()));
+    }
+
+    @Test
+    void loopsAreCappedAndCountsChecked() {
+        ScenarioReport capped = run("let n = 0\nrepeat 200_000 {\n  let n = n + 1\n}\nexpect n == 0\n");
+        StepReport last = capped.steps().get(capped.steps().size() - 2);
+        assertAll(() -> assertEquals(Status.ERROR, last.status()),
+                () -> assertEquals("[#99999] let n = n + 1", last.text()),
+                () -> assertEquals("the run has executed 100,000 steps, the most one run may (each step of each loop"
+                        + " iteration counts)", last.message()),
+                () -> assertEquals(Status.NOT_RUN, capped.steps().getLast().status()),
+                () -> assertEquals("t.tvs:3: step 3 '[#99999] let n = n + 1' failed: the run has executed 100,000"
+                        + " steps, the most one run may (each step of each loop iteration counts); the run stops here"
+                        + " (1 later step not run)", capped.stoppedAt().message()));
+        ScenarioReport negative = run("let n = -2\nrepeat n {\n  let a = 1\n}\n");
+        assertEquals("repeat count must be 0 or more, got -2", negative.steps().get(1).message());
+        assertEquals(List.of(Status.OK, Status.ERROR), statuses(negative));
+    }
 }
