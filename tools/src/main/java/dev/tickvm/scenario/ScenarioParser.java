@@ -38,7 +38,7 @@ final class ScenarioParser {
     static final List<String> COMMANDS = List.of("host", "vm", "advance", "host-tsc", "host-ns", "host-realtime",
             "host-raw", "host-tai", "true-ns", "set-host", "set-vm", "get-vm", "set-tsc-khz", "get-tsc-khz", "set-msr", "get-msr", "set-attr", "get-attr", "get-vcpu",
             "get-clock", "set-clock", "enable-kvmclock", "get-pvclock", "kvmclock-ctrl", "pause", "resume", "save", "restore", "migrate", "run", "guest",
-            "let", "expect", "expect-error", "print", "repeat", "for");
+            "let", "expect", "expect-error", "print", "repeat", "for", "sample");
 
     /** The commands that set up the run or compute: they never fail the KVM way, and need no VM. */
     private static final List<String> SCRIPT_COMMANDS = List.of("host", "vm", "let", "expect", "expect-error", "print",
@@ -52,7 +52,8 @@ final class ScenarioParser {
     static final int MAX_LOOP_DEPTH = 4;
 
     /** Steps that need the VM but cannot fail the KVM way either: not inside expect-error. */
-    private static final List<String> RUN_STATE_COMMANDS = List.of("pause", "resume", "save", "restore", "migrate");
+    private static final List<String> RUN_STATE_COMMANDS = List.of("pause", "resume", "save", "restore", "migrate",
+            "sample");
 
     /** The steps that run the guest: not while the VM is paused. */
     private static final List<String> GUEST_COMMANDS = List.of("guest", "enable-kvmclock", "run");
@@ -286,6 +287,96 @@ final class ScenarioParser {
         return new Statement.Loop(name, null, from, to, List.of());
     }
 
+    /** What sample can read: the host-side reads, by their command words. */
+    static final List<String> SAMPLE_SOURCES = List.of("host-tsc", "host-ns", "host-raw", "host-realtime", "host-tai",
+            "true-ns", "get-clock", "get-msr", "get-vcpu", "get-attr");
+
+    /** {@code sample SOURCE[, SOURCE...] every DURATION for DURATION -> FILE}. */
+    private Statement sample() {
+        String usage = "sample SOURCE[, SOURCE ...] every DURATION for DURATION -> FILE";
+        List<String> columns = new ArrayList<>();
+        List<Statement> sources = new ArrayList<>();
+        do {
+            cur.skipSpaces();
+            int column = cur.column();
+            if (cur.atEnd()) {
+                throw new Fail(column, "missing sample source (" + String.join(", ", SAMPLE_SOURCES) + "): " + usage);
+            }
+            String word = cur.word();
+            if (word == null || !SAMPLE_SOURCES.contains(word)) {
+                throw new Fail(column, unknown("sample source", word == null ? cur.peekToken() : word,
+                        SAMPLE_SOURCES));
+            }
+            switch (word) {
+                case "get-clock" -> {
+                    columns.add("clock");
+                    sources.add(new Statement.GetClock(List.of()));
+                }
+                case "get-msr", "get-vcpu", "get-attr" -> {
+                    String sourceUsage = switch (word) {
+                        case "get-msr" -> "get-msr CPU MSR";
+                        case "get-vcpu" -> "get-vcpu CPU KEY";
+                        default -> "get-attr CPU ATTRIBUTE";
+                    };
+                    cur.skipSpaces();
+                    int cpuColumn = cur.column();
+                    Cpu cpu = cpu(sourceUsage);
+                    if (cpu.all()) {
+                        throw new Fail(cpuColumn, "a sample source reads one vCPU; give its index, not 'all'");
+                    }
+                    Statement read = switch (word) {
+                        case "get-msr" -> new Statement.GetVcpu(Statement.Getter.MSR, cpu, msr(sourceUsage), null,
+                                List.of());
+                        case "get-vcpu" -> new Statement.GetVcpu(Statement.Getter.VCPU_STATE, cpu, 0,
+                                key(VCPU_KEYS, "vCPU value", sourceUsage), List.of());
+                        default -> new Statement.GetVcpu(Statement.Getter.ATTR, cpu, attribute(sourceUsage), null,
+                                List.of());
+                    };
+                    Statement.GetVcpu g = (Statement.GetVcpu) read;
+                    String what = switch (g.what()) {
+                        case MSR -> msrName(g.selector());
+                        case ATTR -> attributeName(g.selector());
+                        default -> g.key();
+                    };
+                    columns.add("vcpu" + cpu.index() + "_" + what.replace('-', '_'));
+                    sources.add(read);
+                }
+                default -> {
+                    columns.add(word.replace('-', '_'));
+                    sources.add(new Statement.HostRead(word.equals("true-ns") ? "true" : word.substring(5), List.of()));
+                }
+            }
+            cur.skipSpaces();
+        } while (cur.accept(","));
+        keyword("every", usage);
+        Expr every = term("a duration, e.g. 100ms", usage);
+        keyword("for", usage);
+        Expr duration = term("a duration, e.g. 10s", usage);
+        cur.skipSpaces();
+        if (!cur.accept("->")) {
+            throw new Fail(cur.column(), cur.atEnd() ? "missing '-> FILE': " + usage
+                    : "expected '-> FILE', got '" + cur.peekToken() + "': " + usage);
+        }
+        cur.skipSpaces();
+        int fileColumn = cur.column();
+        String name = fileName(usage);
+        java.nio.file.Path scenario = java.nio.file.Path.of(file).toAbsolutePath().normalize();
+        java.nio.file.Path parent = scenario.getParent();
+        if (parent != null && parent.resolve(name).normalize().equals(scenario)) {
+            throw new Fail(fileColumn, "sample would overwrite the scenario file itself; write the CSV to another file");
+        }
+        return new Statement.Sample(columns, sources, every, duration, name);
+    }
+
+    private void keyword(String word, String usage) {
+        cur.skipSpaces();
+        int column = cur.column();
+        if (!word.equals(cur.word())) {
+            cur.reset(column);
+            throw new Fail(column, "expected '" + word + "', got '" + cur.peekToken() + "': " + usage);
+        }
+    }
+
     private void checkNotLoopVariable(String name, int column) {
         for (Frame f : frames) {
             if (name.equals(f.variable)) {
@@ -490,6 +581,7 @@ final class ScenarioParser {
             case "expect-error" -> expectError();
             case "print" -> print();
             case "repeat", "for" -> loop(word, column);
+            case "sample" -> sample();
             default -> throw new Fail(column, unknown("command", word, COMMANDS));
         };
     }

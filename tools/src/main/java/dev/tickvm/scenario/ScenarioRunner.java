@@ -64,6 +64,9 @@ public final class ScenarioRunner {
      */
     static final long MAX_STEPS = 100_000;
 
+    /** Most rows one sample step may write. */
+    static final long MAX_SAMPLE_ROWS = 1_000_000;
+
     /** Runs every step; {@code progress} sees each step's report as soon as it is done. */
     public ScenarioReport run(Scenario scenario, Consumer<StepReport> progress) {
         long wallStart = System.nanoTime();
@@ -71,7 +74,7 @@ public final class ScenarioRunner {
         List<StepReport> reports;
         int passed;
         int failed;
-        try (Run run = new Run(progress)) {
+        try (Run run = new Run(scenario, progress)) {
             run.steps(scenario.steps(), List.of());
             reports = run.reports;
             passed = run.passed;
@@ -125,8 +128,12 @@ public final class ScenarioRunner {
         private String guestUnusable;
         private Step current;
 
-        Run(Consumer<StepReport> progress) {
+        /** Where relative sample files go: the scenario file's directory. */
+        private final Path scenarioFile;
+
+        Run(Scenario scenario, Consumer<StepReport> progress) {
             this.progress = progress;
+            this.scenarioFile = Path.of(scenario.file()).toAbsolutePath().normalize();
         }
 
         /**
@@ -328,6 +335,7 @@ public final class ScenarioRunner {
                             l.name() + " = " + fmt(value));
                 }
                 case Statement.Loop l -> loopHeader(l);
+                case Statement.Sample s -> sample(s);
                 case Statement.Expect e -> expect(e);
                 case Statement.ExpectError e -> expectError(e);
                 case Statement.Print p -> {
@@ -715,6 +723,90 @@ public final class ScenarioRunner {
             return Outcome.ok(String.format("migrated to %s with '%s': stopped at true time %s ns, %s ns of downtime,"
                     + " restored by true time %s ns", destination.name(), strategy.name(), fmt(stopped), fmt(downtime),
                     fmt(destination.trueNanos())));
+        }
+
+        private Outcome sample(Statement.Sample s) {
+            long every = eval(s.every());
+            long duration = eval(s.duration());
+            if (every <= 0) {
+                throw new ScenarioRuntimeException("sample every " + fmt(every) + " ns: the interval must be positive");
+            }
+            if (duration < every) {
+                throw new ScenarioRuntimeException("sample for " + fmt(duration) + " ns is shorter than one interval ("
+                        + fmt(every) + " ns)");
+            }
+            long rows = duration / every;
+            if (rows > MAX_SAMPLE_ROWS) {
+                throw new ScenarioRuntimeException("sample would write " + fmt(rows) + " rows, more than the "
+                        + fmt(MAX_SAMPLE_ROWS) + " allowed");
+            }
+            Path target = scenarioFile.getParent() == null ? Path.of(s.file()).toAbsolutePath()
+                    : scenarioFile.getParent().resolve(s.file()).normalize();
+            if (target.equals(scenarioFile)) {
+                throw new ScenarioRuntimeException("sample would overwrite the scenario file itself");
+            }
+            Path directory = target.getParent();
+            if (directory == null || !Files.isDirectory(directory)) {
+                throw new ScenarioRuntimeException("sample: no directory " + directory + " for " + s.file());
+            }
+            String header = "true_ns," + String.join(",", s.columns());
+            List<Long> first = null;
+            List<Long> last = null;
+            Path temporary = null;
+            try {
+                temporary = Files.createTempFile(directory, "." + target.getFileName(), ".tmp");
+                try (var out = Files.newBufferedWriter(temporary, java.nio.charset.StandardCharsets.UTF_8)) {
+                    out.write(header);
+                    out.write('\n');
+                    for (long r = 0; r < rows; r++) {
+                        vmHost.clock().advance(every);
+                        List<Long> row = new ArrayList<>();
+                        row.add(vmHost.trueNanos());
+                        for (Statement source : s.sources()) {
+                            row.add(perform(source).values().getFirst());
+                        }
+                        out.write(row.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")));
+                        out.write('\n');
+                        if (first == null) {
+                            first = row;
+                        }
+                        last = row;
+                    }
+                }
+                try {
+                    Files.setPosixFilePermissions(temporary,
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+                } catch (UnsupportedOperationException e) {
+                    // Not a POSIX file system: the temporary file's permissions stay.
+                }
+                try {
+                    Files.move(temporary, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                } catch (java.nio.file.AtomicMoveNotSupportedException e) {
+                    Files.move(temporary, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+                temporary = null;
+            } catch (IOException e) {
+                throw new ScenarioRuntimeException("sample: cannot write " + s.file() + ": " + e.getMessage());
+            } finally {
+                if (temporary != null) {
+                    try {
+                        Files.deleteIfExists(temporary);
+                    } catch (IOException e) {
+                        // Best effort: the temporary file of a failed write.
+                    }
+                }
+            }
+            List<Long> values = new ArrayList<>();
+            values.add(rows);
+            values.addAll(first);
+            values.addAll(last);
+            return new Outcome(Status.OK, Map.of(), values, String.format("%s row%s to %s (%s); first %s; last %s",
+                    fmt(rows), rows == 1 ? "" : "s", s.file(), header, csv(first), csv(last)));
+        }
+
+        private static String csv(List<Long> row) {
+            return row.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","));
         }
 
         private Outcome pause() {

@@ -184,6 +184,20 @@ sealed interface Statement {
         }
     }
 
+    /**
+     * {@code sample SOURCE[, SOURCE...] every DURATION for DURATION -> FILE}: the host's clock
+     * advanced by {@code every} again and again, each source read after each advance, one CSV row
+     * each. A source is a host-side read with no targets: a {@link HostRead}, {@link GetClock}
+     * (its clock value) or a one-vCPU {@link GetVcpu}; {@code column} is its CSV header.
+     */
+    record Sample(List<String> columns, List<Statement> sources, Expr every, Expr duration, String file)
+            implements Statement {
+        public Sample {
+            columns = List.copyOf(columns);
+            sources = List.copyOf(sources);
+        }
+    }
+
     /** {@code let NAME = EXPR}. */
     record Let(String name, Expr value) implements Statement {
     }

@@ -390,7 +390,7 @@ class ScenarioParserTest {
                 + " set-vm, get-vm, set-tsc-khz, get-tsc-khz, set-msr, get-msr, set-attr, get-attr, get-vcpu, get-clock,"
                 + " set-clock, enable-kvmclock, get-pvclock, kvmclock-ctrl, pause, resume, save, restore, migrate, run, guest,"
                 + " let, expect,"
-                + " expect-error, print, repeat, for)", error("frobnicate 1\n"));
+                + " expect-error, print, repeat, for, sample)", error("frobnicate 1\n"));
         assertEquals("x.tvs:4:9: unknown command 'kvmclok' (did you mean 'kvmclock'?)",
                 error(PRELUDE + "guest 0 kvmclok -> ns\n"));
         assertEquals("x.tvs:4:1: unknown command 'get-clok' (did you mean 'get-clock'?)", error(PRELUDE + "get-clok -> c\n"));
@@ -753,5 +753,53 @@ class ScenarioParserTest {
         // The paused state is checked inside the body as everywhere.
         assertEquals("x.tvs:6:1: the VM is paused (since line 4): 'run' runs the guest; put 'resume' before it",
                 error(PRELUDE + "pause\nrepeat 2 {\nrun 1s\n}\nresume\n"));
+    }
+
+    // ---- issue 10: sample ---------------------------------------------------------------------------
+
+    @Test
+    void sampleReadsHostSideSources() {
+        Statement.Sample sample = assertInstanceOf(Statement.Sample.class, statement("sample host-tsc, get-clock,"
+                + " true-ns, get-msr 1 IA32_TSC, get-vcpu 0 tsc-generation, get-attr 0 tsc-offset every 100ms"
+                + " for (x * 1s) -> out/drift.csv"));
+        assertAll(() -> assertEquals(List.of("host_tsc", "clock", "true_ns", "vcpu1_IA32_TSC", "vcpu0_tsc_generation",
+                        "vcpu0_tsc_offset"), sample.columns()),
+                () -> assertEquals(new Statement.HostRead("tsc", List.of()), sample.sources().getFirst()),
+                () -> assertEquals(new Statement.GetVcpu(Statement.Getter.MSR, new Cpu(1), Msr.IA32_TSC, null,
+                        List.of()), sample.sources().get(3)),
+                () -> assertEquals(100_000_000L, sample.every().eval(Map.of())),
+                () -> assertEquals(5_000_000_000L, sample.duration().eval(Map.of("x", 5L))),
+                () -> assertEquals("out/drift.csv", sample.file()));
+    }
+
+    @Test
+    void sampleSyntaxErrors() {
+        String usage = "sample SOURCE[, SOURCE ...] every DURATION for DURATION -> FILE";
+        assertAll(
+                () -> assertEquals("x.tvs:4:7: missing sample source (host-tsc, host-ns, host-raw, host-realtime,"
+                        + " host-tai, true-ns, get-clock, get-msr, get-vcpu, get-attr): " + usage,
+                        error(PRELUDE + "sample\n")),
+                () -> assertEquals("x.tvs:4:8: unknown sample source 'host-tcs' (did you mean 'host-tsc'?)",
+                        error(PRELUDE + "sample host-tcs every 1s for 2s -> a.csv\n")),
+                () -> assertEquals("x.tvs:4:8: unknown sample source 'guest' (known: host-tsc, host-ns, host-raw,"
+                        + " host-realtime, host-tai, true-ns, get-clock, get-msr, get-vcpu, get-attr)",
+                        error(PRELUDE + "sample guest 0 rdtsc every 1s for 2s -> a.csv\n")),
+                () -> assertEquals("x.tvs:4:16: a sample source reads one vCPU; give its index, not 'all'",
+                        error(PRELUDE + "sample get-msr all IA32_TSC every 1s for 2s -> a.csv\n")),
+                () -> assertEquals("x.tvs:4:17: expected 'every', got 'for': " + usage,
+                        error(PRELUDE + "sample host-tsc for 2s -> a.csv\n")),
+                () -> assertEquals("x.tvs:4:26: expected 'for', got '->': " + usage,
+                        error(PRELUDE + "sample host-tsc every 1s -> a.csv\n")),
+                () -> assertEquals("x.tvs:4:32: missing '-> FILE': " + usage,
+                        error(PRELUDE + "sample host-tsc every 1s for 2s\n")),
+                () -> assertEquals("x.tvs:4:36: sample would overwrite the scenario file itself; write the CSV to"
+                        + " another file", error(PRELUDE + "sample host-tsc every 1s for 2s -> x.tvs\n")),
+                () -> assertEquals("x.tvs:1:1: 'sample' needs the VM: put a 'vm ...' line before it",
+                        error("sample host-tsc every 1s for 2s -> a.csv\n")),
+                () -> assertEquals("x.tvs:4:21: expect-error needs a step that can fail (a control-plane, host or guest"
+                        + " step), not 'sample'", error(PRELUDE + "expect-error EINVAL sample host-tsc every 1s for 2s"
+                        + " -> a.csv\n")),
+                () -> assertEquals("x.tvs:4:23: unknown variable 'y'",
+                        error(PRELUDE + "sample host-tsc every y for 2s -> a.csv\n")));
     }
 }
