@@ -8,8 +8,9 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * A parsed scenario file: its steps in file order, ready to run. Parsing checks the whole file
- * first, so a scenario either parses completely or not at all.
+ * A parsed scenario file: its steps in file order, ready to run; a loop is one step that holds
+ * the steps of its body. Parsing checks the whole file first, loop bodies included, so a
+ * scenario either parses completely or not at all.
  *
  * @param file the name used in messages (the path as given)
  */

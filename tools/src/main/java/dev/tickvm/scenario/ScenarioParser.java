@@ -38,13 +38,22 @@ final class ScenarioParser {
     static final List<String> COMMANDS = List.of("host", "vm", "advance", "host-tsc", "host-ns", "host-realtime",
             "host-raw", "host-tai", "true-ns", "set-host", "set-vm", "get-vm", "set-tsc-khz", "get-tsc-khz", "set-msr", "get-msr", "set-attr", "get-attr", "get-vcpu",
             "get-clock", "set-clock", "enable-kvmclock", "get-pvclock", "kvmclock-ctrl", "pause", "resume", "save", "restore", "migrate", "run", "guest",
-            "let", "expect", "expect-error", "print");
+            "let", "expect", "expect-error", "print", "repeat", "for", "sample");
 
     /** The commands that set up the run or compute: they never fail the KVM way, and need no VM. */
-    private static final List<String> SCRIPT_COMMANDS = List.of("host", "vm", "let", "expect", "expect-error", "print");
+    private static final List<String> SCRIPT_COMMANDS = List.of("host", "vm", "let", "expect", "expect-error", "print",
+            "repeat", "for");
+
+    /** The steps that happen once in a run or change what later lines may do: never inside a loop. */
+    private static final List<String> NOT_IN_LOOPS = List.of("host", "vm", "pause", "resume", "save", "restore",
+            "migrate");
+
+    /** How deep loops may nest. */
+    static final int MAX_LOOP_DEPTH = 4;
 
     /** Steps that need the VM but cannot fail the KVM way either: not inside expect-error. */
-    private static final List<String> RUN_STATE_COMMANDS = List.of("pause", "resume", "save", "restore", "migrate");
+    private static final List<String> RUN_STATE_COMMANDS = List.of("pause", "resume", "save", "restore", "migrate",
+            "sample");
 
     /** The steps that run the guest: not while the VM is paused. */
     private static final List<String> GUEST_COMMANDS = List.of("guest", "enable-kvmclock", "run");
@@ -90,6 +99,8 @@ final class ScenarioParser {
     static final List<String> VCPU_KEYS = List.of("tsc-generation", "tsc-ratio", "pvclock-hz", "pending-requests",
             "tsc-catchup", "has-run");
 
+    /** A frequency with its unit: digits, an optional decimal fraction, Hz kHz MHz or GHz. */
+    private static final Pattern FREQUENCY = Pattern.compile("([0-9][0-9_]*)(?:\\.([0-9][0-9_]*))?(Hz|kHz|MHz|GHz)");
     private static final Pattern DECIMAL = Pattern.compile("([0-9][0-9_]*)(ns|us|ms|s)?");
     private static final Pattern HEX = Pattern.compile("0[xX]([0-9a-fA-F_]+)");
     private static final Pattern BINARY = Pattern.compile("0[bB]([01_]+)");
@@ -114,6 +125,27 @@ final class ScenarioParser {
     private int lineNumber;
 
     private Cursor cur;
+    /** How many statements the file has so far, loop bodies included: the next step's number - 1. */
+    private int statements;
+
+    /** A loop whose body is being read: its header, and the steps of its body so far. */
+    private static final class Frame {
+        final Step header;
+        final String variable;
+        final int braceColumn;
+        final String source;
+        final List<Step> body = new ArrayList<>();
+
+        Frame(Step header, String variable, int braceColumn, String source) {
+            this.header = header;
+            this.variable = variable;
+            this.braceColumn = braceColumn;
+            this.source = source;
+        }
+    }
+
+    /** The loops open at this line, innermost last; a header that did not parse has a null header. */
+    private final List<Frame> frames = new ArrayList<>();
 
     private ScenarioParser(String file) {
         this.file = file;
@@ -126,6 +158,15 @@ final class ScenarioParser {
         for (int i = 0; i < lines.length; i++) {
             parser.parseLine(lines[i], i + 1);
         }
+        for (int i = parser.frames.size() - 1; i >= 0; i--) {
+            Frame open = parser.frames.get(i);
+            int line = open.header == null ? 0 : open.header.line();
+            if (open.header != null) {
+                parser.errors.add(new SyntaxError(file, line, open.braceColumn, "this loop's '{' is never closed: put"
+                        + " a '}' line after its body", open.source));
+            }
+        }
+        parser.errors.sort(Comparator.comparingInt(SyntaxError::line));
         if (!parser.errors.isEmpty()) {
             throw new ScenarioSyntaxException(parser.errors);
         }
@@ -143,11 +184,32 @@ final class ScenarioParser {
         }
         int start = cur.pos;
         try {
+            if (cur.accept("}")) {
+                closeLoop(start + 1);
+                cur.expectEnd();
+                return;
+            }
             String kind = cur.peekWord();
             Statement statement = statement(false);
+            if (statement instanceof Statement.Loop loop) {
+                cur.skipSpaces();
+                int brace = cur.column();
+                if (!cur.accept("{")) {
+                    throw new Fail(brace, "expected '{' at the end of the " + kind + " line, got '" + cur.peekToken()
+                            + "' (the body goes on the next lines, up to a '}' line)");
+                }
+                cur.expectEnd();
+                String text = source.substring(start, brace - 1).strip();
+                Step header = new Step(++statements, lineNumber, text, kind, loop);
+                frames.add(new Frame(header, loop.variable(), brace, source));
+                if (loop.variable() != null) {
+                    bound.add(loop.variable());
+                }
+                return;
+            }
             cur.expectEnd();
             String text = source.substring(start, cur.end).strip();
-            steps.add(new Step(steps.size() + 1, lineNumber, text, kind, statement));
+            steps().add(new Step(++statements, lineNumber, text, kind, statement));
             recordBindings(statement);
         } catch (Fail f) {
             errors.add(new SyntaxError(file, lineNumber, f.column, f.getMessage(), source));
@@ -155,11 +217,192 @@ final class ScenarioParser {
         }
     }
 
+    /** Where the current line's step goes: the file's steps, or the innermost loop's body. */
+    private List<Step> steps() {
+        return frames.isEmpty() ? steps : frames.getLast().body;
+    }
+
+    /** A '}' line: the innermost loop is complete and becomes one step of what encloses it. */
+    private void closeLoop(int column) {
+        if (frames.isEmpty()) {
+            throw new Fail(column, "'}' without a loop to close");
+        }
+        Frame frame = frames.removeLast();
+        if (frame.variable != null) {
+            bound.remove(frame.variable);
+        }
+        if (frame.header != null) {
+            Statement.Loop loop = (Statement.Loop) frame.header.statement();
+            Step h = frame.header;
+            steps().add(new Step(h.number(), h.line(), h.text(), h.kind(),
+                    new Statement.Loop(loop.variable(), loop.count(), loop.from(), loop.to(), frame.body)));
+        }
+    }
+
+    /** {@code repeat N} or {@code for NAME in A..B}, before its '{': a loop with no body yet. */
+    private Statement loop(String word, int column) {
+        if (frames.size() >= MAX_LOOP_DEPTH) {
+            throw new Fail(column, "loops nest at most " + MAX_LOOP_DEPTH + " deep (this one would be the "
+                    + (frames.size() + 1) + "th)");
+        }
+        if (word.equals("repeat")) {
+            cur.skipSpaces();
+            if (cur.atEnd() || cur.startsWith("{")) {
+                throw new Fail(cur.column(), "missing count: repeat N {");
+            }
+            return new Statement.Loop(null, expression(), null, null, List.of());
+        }
+        String usage = "for NAME in FROM..TO {";
+        cur.skipSpaces();
+        int nameColumn = cur.column();
+        String name = cur.identifier();
+        if (name == null) {
+            throw new Fail(nameColumn, "missing loop variable: " + usage);
+        }
+        checkNotConstant(name, nameColumn);
+        checkNotLoopVariable(name, nameColumn);
+        if (bound.contains(name) || name.equals("_")) {
+            throw new Fail(nameColumn, "loop variable '" + name + "' is already a variable: choose another name");
+        }
+        cur.skipSpaces();
+        int inColumn = cur.column();
+        if (!"in".equals(cur.word())) {
+            cur.reset(inColumn);
+            throw new Fail(inColumn, "expected 'in' after 'for " + name + "': " + usage);
+        }
+        cur.skipSpaces();
+        if (cur.atEnd()) {
+            throw new Fail(cur.column(), "missing range: " + usage);
+        }
+        Expr from = expression();
+        cur.skipSpaces();
+        if (!cur.accept("..")) {
+            throw new Fail(cur.column(), "expected '..' in the range, got '" + cur.peekToken() + "': " + usage);
+        }
+        cur.skipSpaces();
+        if (cur.atEnd() || cur.startsWith("{")) {
+            throw new Fail(cur.column(), "missing end of the range after '..': " + usage);
+        }
+        Expr to = expression();
+        return new Statement.Loop(name, null, from, to, List.of());
+    }
+
+    /** What sample can read: the host-side reads, by their command words. */
+    static final List<String> SAMPLE_SOURCES = List.of("host-tsc", "host-ns", "host-raw", "host-realtime", "host-tai",
+            "true-ns", "get-clock", "get-msr", "get-vcpu", "get-attr");
+
+    /** {@code sample SOURCE[, SOURCE...] every DURATION for DURATION -> FILE}. */
+    private Statement sample() {
+        String usage = "sample SOURCE[, SOURCE ...] every DURATION for DURATION -> FILE";
+        List<String> columns = new ArrayList<>();
+        List<Statement> sources = new ArrayList<>();
+        do {
+            cur.skipSpaces();
+            int column = cur.column();
+            if (cur.atEnd()) {
+                throw new Fail(column, "missing sample source (" + String.join(", ", SAMPLE_SOURCES) + "): " + usage);
+            }
+            String word = cur.word();
+            if (word == null || !SAMPLE_SOURCES.contains(word)) {
+                throw new Fail(column, unknown("sample source", word == null ? cur.peekToken() : word,
+                        SAMPLE_SOURCES));
+            }
+            switch (word) {
+                case "get-clock" -> {
+                    columns.add("clock");
+                    sources.add(new Statement.GetClock(List.of()));
+                }
+                case "get-msr", "get-vcpu", "get-attr" -> {
+                    String sourceUsage = switch (word) {
+                        case "get-msr" -> "get-msr CPU MSR";
+                        case "get-vcpu" -> "get-vcpu CPU KEY";
+                        default -> "get-attr CPU ATTRIBUTE";
+                    };
+                    cur.skipSpaces();
+                    int cpuColumn = cur.column();
+                    Cpu cpu = cpu(sourceUsage);
+                    if (cpu.all()) {
+                        throw new Fail(cpuColumn, "a sample source reads one vCPU; give its index, not 'all'");
+                    }
+                    Statement read = switch (word) {
+                        case "get-msr" -> new Statement.GetVcpu(Statement.Getter.MSR, cpu, msr(sourceUsage), null,
+                                List.of());
+                        case "get-vcpu" -> new Statement.GetVcpu(Statement.Getter.VCPU_STATE, cpu, 0,
+                                key(VCPU_KEYS, "vCPU value", sourceUsage), List.of());
+                        default -> new Statement.GetVcpu(Statement.Getter.ATTR, cpu, attribute(sourceUsage), null,
+                                List.of());
+                    };
+                    Statement.GetVcpu g = (Statement.GetVcpu) read;
+                    String what = switch (g.what()) {
+                        case MSR -> msrName(g.selector());
+                        case ATTR -> attributeName(g.selector());
+                        default -> g.key();
+                    };
+                    columns.add("vcpu" + cpu.index() + "_" + what.replace('-', '_'));
+                    sources.add(read);
+                }
+                default -> {
+                    columns.add(word.replace('-', '_'));
+                    sources.add(new Statement.HostRead(word.equals("true-ns") ? "true" : word.substring(5), List.of()));
+                }
+            }
+            cur.skipSpaces();
+        } while (cur.accept(","));
+        keyword("every", usage);
+        Expr every = term("a duration, e.g. 100ms", usage);
+        keyword("for", usage);
+        Expr duration = term("a duration, e.g. 10s", usage);
+        cur.skipSpaces();
+        if (!cur.accept("->")) {
+            throw new Fail(cur.column(), cur.atEnd() ? "missing '-> FILE': " + usage
+                    : "expected '-> FILE', got '" + cur.peekToken() + "': " + usage);
+        }
+        cur.skipSpaces();
+        int fileColumn = cur.column();
+        String name = fileName(usage);
+        java.nio.file.Path scenario = java.nio.file.Path.of(file).toAbsolutePath().normalize();
+        java.nio.file.Path parent = scenario.getParent();
+        if (parent != null && parent.resolve(name).normalize().equals(scenario)) {
+            throw new Fail(fileColumn, "sample would overwrite the scenario file itself; write the CSV to another file");
+        }
+        return new Statement.Sample(columns, sources, every, duration, name);
+    }
+
+    private void keyword(String word, String usage) {
+        cur.skipSpaces();
+        int column = cur.column();
+        if (!word.equals(cur.word())) {
+            cur.reset(column);
+            throw new Fail(column, "expected '" + word + "', got '" + cur.peekToken() + "': " + usage);
+        }
+    }
+
+    private void checkNotLoopVariable(String name, int column) {
+        for (Frame f : frames) {
+            if (name.equals(f.variable)) {
+                throw new Fail(column, "'" + name + "' is the loop variable of line " + (f.header == null ? lineNumber
+                        : f.header.line()) + ": the loop binds it; choose another name");
+            }
+        }
+    }
+
+    private static final Pattern LENIENT_LOOP = Pattern.compile("^\\s*(?:expect-error\\s+\\S+\\s+)?(repeat|for)\\b(?:\\s+([A-Za-z_][A-Za-z0-9_]*))?");
+
     /**
      * After an error, binds what the line would have bound and notes the VM or host it would
      * have declared, so one mistake does not cascade into errors on later, correct lines.
      */
     private void recoverFrom(String source, int lineNumber) {
+        Matcher loop = LENIENT_LOOP.matcher(source);
+        if (loop.find() && source.strip().endsWith("{")) {
+            String variable = loop.group(1).equals("for") && loop.group(2) != null && !bound.contains(loop.group(2))
+                    ? loop.group(2) : null;
+            frames.add(new Frame(null, variable, 0, source));
+            if (variable != null) {
+                bound.add(variable);
+            }
+            return;
+        }
         Matcher let = LENIENT_LET.matcher(source);
         if (let.find()) {
             bound.add(let.group(1));
@@ -227,6 +470,10 @@ final class ScenarioParser {
             throw new Fail(column, "expect-error needs a step that can fail (a control-plane, host or guest step),"
                     + " not '" + word + "'");
         }
+        if (!frames.isEmpty() && NOT_IN_LOOPS.contains(word)) {
+            throw new Fail(column, "'" + word + "' cannot go inside a loop (" + NOT_IN_LOOPS.stream().collect(
+                    java.util.stream.Collectors.joining(", ")) + " happen once): put it before or after the loop");
+        }
         if (!SCRIPT_COMMANDS.contains(word) && COMMANDS.contains(word) && vmLine == 0) {
             throw new Fail(column, "'" + word + "' needs the VM: put a 'vm ...' line before it");
         }
@@ -250,7 +497,7 @@ final class ScenarioParser {
                 yield new Statement.GetVm(key, targets(word, List.of(key), required));
             }
             case "set-tsc-khz" -> new Statement.SetVcpu(Statement.Setter.TSC_KHZ, cpu("set-tsc-khz CPU KHZ"), 0,
-                    term("a kHz value", "set-tsc-khz CPU KHZ"));
+                    frequency(1000, "set-tsc-khz CPU KHZ"));
             case "get-tsc-khz" -> {
                 Cpu cpu = cpu("get-tsc-khz CPU -> NAME");
                 yield new Statement.GetVcpu(Statement.Getter.TSC_KHZ, cpu, 0, null,
@@ -333,6 +580,8 @@ final class ScenarioParser {
             case "expect" -> expect();
             case "expect-error" -> expectError();
             case "print" -> print();
+            case "repeat", "for" -> loop(word, column);
+            case "sample" -> sample();
             default -> throw new Fail(column, unknown("command", word, COMMANDS));
         };
     }
@@ -378,7 +627,9 @@ final class ScenarioParser {
                     default -> throw new Fail(valueColumn, key + "= takes yes or no, got '" + yesNo + "'");
                 };
             } else {
-                value = term("a value", "host NAME " + key + "=VALUE");
+                value = key.equals("tsc-khz") ? frequency(1000, "host NAME tsc-khz=KHZ")
+                        : key.equals("tsc-hz") ? frequency(1, "host NAME tsc-hz=HZ")
+                        : term("a value", "host NAME " + key + "=VALUE");
             }
             settings.put(key, value);
         }
@@ -594,7 +845,7 @@ final class ScenarioParser {
                     }
                     boot = yesNo.equals("yes");
                 }
-                default -> tscKhz = term("a kHz value", "vm tsc-khz=KHZ");
+                default -> tscKhz = frequency(1000, "vm tsc-khz=KHZ");
             }
         }
         if (host == null && hosts.size() > 1) {
@@ -611,7 +862,7 @@ final class ScenarioParser {
         String usage = "set-vm tsc-khz KHZ | set-vm pvclock-mode kvm-compat|exact";
         String key = key(VM_SET_KEYS, "VM setting", usage);
         if (key.equals("tsc-khz")) {
-            return new Statement.SetVm(key, term("a kHz value", "set-vm tsc-khz KHZ"), null);
+            return new Statement.SetVm(key, frequency(1000, "set-vm tsc-khz KHZ"), null);
         }
         cur.skipSpaces();
         int column = cur.column();
@@ -671,6 +922,9 @@ final class ScenarioParser {
                     + "' one vCPU index");
         }
         boolean watchOp = op == GuestOp.WATCH_START || op == GuestOp.WATCH_STOP;
+        if (watchOp && !frames.isEmpty()) {
+            throw new Fail(column, "'" + word + "' cannot go inside a loop: start and stop a watch outside it");
+        }
         if (watchOp && !required) {
             throw new Fail(column, "expect-error needs a step that can fail the KVM way or fault, not '" + word + "'");
         }
@@ -787,6 +1041,7 @@ final class ScenarioParser {
             throw new Fail(column, "'_' only discards a result after '->'; let needs a name");
         }
         checkNotConstant(name, column);
+        checkNotLoopVariable(name, column);
         cur.skipSpaces();
         if (!cur.accept("=") || cur.startsWith("=")) {
             throw new Fail(cur.column(), "expected '=' after 'let " + name + "'");
@@ -870,6 +1125,7 @@ final class ScenarioParser {
     }
 
     private Statement print() {
+        Set<Integer> hex = new HashSet<>();
         List<Expr> values = new ArrayList<>();
         List<String> texts = new ArrayList<>();
         do {
@@ -882,8 +1138,19 @@ final class ScenarioParser {
             values.add(expression());
             texts.add(cur.source.substring(start, cur.pos).strip());
             cur.skipSpaces();
+            int column = cur.column();
+            if (cur.accept(":")) {
+                String format = cur.word();
+                if (!"x".equals(format)) {
+                    cur.reset(column + 1);
+                    throw new Fail(column + 1, "unknown print format '" + (format == null ? cur.peekToken() : format)
+                            + "' (':x' prints in hex)");
+                }
+                hex.add(texts.size() - 1);
+                cur.skipSpaces();
+            }
         } while (cur.accept(","));
-        return new Statement.Print(values, texts);
+        return new Statement.Print(values, texts, hex);
     }
 
     // ---- operands -----------------------------------------------------------------------------
@@ -1020,6 +1287,7 @@ final class ScenarioParser {
                         + " names follow '->'");
             }
             checkNotConstant(name, nameColumn);
+            checkNotLoopVariable(name, nameColumn);
             names.add(name);
         }
         if (names.isEmpty()) {
@@ -1047,6 +1315,57 @@ final class ScenarioParser {
     }
 
     // ---- expressions ----------------------------------------------------------------------------
+
+    /**
+     * Where a frequency goes: a number with a unit (2.5GHz, 1500MHz, 3_000_000kHz, 2_999_999_500Hz),
+     * converted exactly, with integers only, to the key's unit ({@code unitHz} 1000 for kHz keys,
+     * 1 for Hz); or, without a unit, an argument in the key's own unit as before.
+     */
+    private Expr frequency(long unitHz, String usage) {
+        cur.skipSpaces();
+        int column = cur.column();
+        if (cur.atEnd() || !Character.isDigit(cur.peek())) {
+            return term(unitHz == 1 ? "a frequency in Hz" : "a frequency in kHz", usage);
+        }
+        String token = cur.numberToken();
+        Matcher m = FREQUENCY.matcher(token);
+        if (!m.matches()) {
+            cur.reset(column);
+            return term(unitHz == 1 ? "a frequency in Hz" : "a frequency in kHz", usage);
+        }
+        String whole = m.group(1);
+        String fraction = m.group(2) == null ? "" : m.group(2);
+        if (whole.endsWith("_") || fraction.endsWith("_")) {
+            throw new Fail(column, "bad frequency '" + token + "' (digits with _ separators, e.g. 2.5GHz or 3_000_000kHz)");
+        }
+        java.math.BigInteger scale = java.math.BigInteger.valueOf(switch (m.group(3)) {
+            case "Hz" -> 1L;
+            case "kHz" -> 1_000L;
+            case "MHz" -> 1_000_000L;
+            default -> 1_000_000_000L;
+        });
+        String fractionDigits = fraction.replace("_", "");
+        java.math.BigInteger ten = java.math.BigInteger.TEN.pow(fractionDigits.length());
+        // (whole * 10^digits + fraction) * unit / 10^digits, in Hz: exact or an error, never rounded.
+        java.math.BigInteger scaled = new java.math.BigInteger(whole.replace("_", "") + fractionDigits).multiply(scale);
+        java.math.BigInteger[] hz = scaled.divideAndRemainder(ten);
+        if (hz[1].signum() != 0) {
+            throw new Fail(column, "frequency " + token + " is not a whole number of Hz");
+        }
+        java.math.BigInteger[] inUnit = hz[0].divideAndRemainder(java.math.BigInteger.valueOf(unitHz));
+        if (inUnit[1].signum() != 0) {
+            throw new Fail(column, "frequency " + token + " is " + fmtHz(hz[0]) + " Hz, not a whole number of kHz"
+                    + " (this key takes kHz: " + usage + ")");
+        }
+        if (inUnit[0].bitLength() > 63) {
+            throw new Fail(column, "frequency " + token + " does not fit in a signed 64-bit value");
+        }
+        return new Expr.Literal(inUnit[0].longValueExact());
+    }
+
+    private static String fmtHz(java.math.BigInteger hz) {
+        return String.format(java.util.Locale.ROOT, "%,d", hz);
+    }
 
     /** An argument: a number, a variable, or a parenthesized expression, with an optional sign. */
     private Expr term(String what, String usage) {
@@ -1217,6 +1536,10 @@ final class ScenarioParser {
             } catch (NumberFormatException e) {
                 throw new Fail(column, bad + ": more than 64 bits");
             }
+        }
+        if (FREQUENCY.matcher(token).matches()) {
+            throw new Fail(column, "a frequency unit (Hz kHz MHz GHz) goes only where a frequency is expected:"
+                    + " host tsc-khz= and tsc-hz=, vm tsc-khz=, set-tsc-khz, set-vm tsc-khz");
         }
         m = DECIMAL.matcher(token);
         if (!m.matches() || m.group(1).endsWith("_")) {
@@ -1437,8 +1760,9 @@ final class ScenarioParser {
         /** The characters of a number token, letters and all, so that "12x4" is one bad number. */
         String numberToken() {
             int start = pos;
+            // A '.' belongs to the number (2.5GHz), but '..' is a range (for i in 1..5).
             while (pos < end && (Character.isLetterOrDigit(source.charAt(pos)) || source.charAt(pos) == '_'
-                    || source.charAt(pos) == '.')) {
+                    || (source.charAt(pos) == '.' && !source.startsWith("..", pos)))) {
                 pos++;
             }
             return source.substring(start, pos);

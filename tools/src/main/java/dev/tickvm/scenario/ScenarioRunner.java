@@ -58,37 +58,35 @@ public final class ScenarioRunner {
         this.unicorn = unicorn;
     }
 
+    /**
+     * Most steps one run may execute, each step of each loop iteration counted (loop headers too):
+     * a loop that would go past it stops the run with a runtime error.
+     */
+    static final long MAX_STEPS = 100_000;
+
+    /** Most rows one sample step may write. */
+    static final long MAX_SAMPLE_ROWS = 1_000_000;
+
     /** Runs every step; {@code progress} sees each step's report as soon as it is done. */
     public ScenarioReport run(Scenario scenario, Consumer<StepReport> progress) {
         long wallStart = System.nanoTime();
-        List<StepReport> reports = new ArrayList<>();
-        int passed = 0;
-        int failed = 0;
-        Stop stop = null;
-        try (Run run = new Run()) {
-            for (Step step : scenario.steps()) {
-                if (stop != null) {
-                    reports.add(new StepReport(step.number(), step.line(), step.text(), step.kind(), Status.NOT_RUN,
-                            Map.of(), List.of(), null, null));
-                    continue;
-                }
-                StepReport report = run.execute(step);
-                reports.add(report);
-                progress.accept(report);
-                switch (report.status()) {
-                    case PASS -> passed++;
-                    case FAIL -> failed++;
-                    case ERROR -> {
-                        failed++;
-                        int later = scenario.steps().size() - step.number();
-                        stop = new Stop(step.line(), step.number(), step.text(), String.format(
-                                "%s:%d: step %d '%s' failed: %s; the run stops here (%d later step%s not run)",
-                                scenario.file(), step.line(), step.number(), step.text(), report.message(), later,
-                                later == 1 ? "" : "s"));
-                    }
-                    default -> {
-                    }
-                }
+        Stop stop;
+        List<StepReport> reports;
+        int passed;
+        int failed;
+        try (Run run = new Run(scenario, progress)) {
+            run.steps(scenario.steps(), List.of());
+            reports = run.reports;
+            passed = run.passed;
+            failed = run.failed;
+            stop = null;
+            if (run.stopped != null) {
+                StepReport at = run.stopped;
+                long later = reports.stream().filter(r -> r.status() == Status.NOT_RUN).count();
+                stop = new Stop(at.line(), at.step(), at.text(), String.format(
+                        "%s:%d: step %d '%s' failed: %s; the run stops here (%d later step%s not run)",
+                        scenario.file(), at.line(), at.step(), at.text(), at.message(), later,
+                        later == 1 ? "" : "s"));
             }
         }
         return new ScenarioReport(scenario.file(), failed == 0, passed, failed, List.of(), stop, reports,
@@ -104,6 +102,14 @@ public final class ScenarioRunner {
 
     /** The state of one run: hosts, the VM, variables. */
     private final class Run implements AutoCloseable {
+        private final Consumer<StepReport> progress;
+        private final List<StepReport> reports = new ArrayList<>();
+        private int passed;
+        private int failed;
+        /** The step whose runtime error stopped the run, or null. */
+        private StepReport stopped;
+        /** Steps executed so far, loop iterations included (see {@link #MAX_STEPS}). */
+        private long executed;
         private final Map<String, SimulatedHost> hosts = new HashMap<>();
         private final Map<String, Long> vars = new HashMap<>();
         private SimulatedHost vmHost;
@@ -122,7 +128,105 @@ public final class ScenarioRunner {
         private String guestUnusable;
         private Step current;
 
-        StepReport execute(Step step) {
+        /** Where relative sample files go: the scenario file's directory. */
+        private final Path scenarioFile;
+
+        Run(Scenario scenario, Consumer<StepReport> progress) {
+            this.progress = progress;
+            this.scenarioFile = Path.of(scenario.file()).toAbsolutePath().normalize();
+        }
+
+        /**
+         * Runs {@code steps} in order, each loop's body once per iteration; {@code iteration} labels
+         * the enclosing loops' iterations (e.g. "i=3"). After a runtime error the rest is not run.
+         */
+        void steps(List<Step> steps, List<String> iteration) {
+            String prefix = iteration.isEmpty() ? "" : "[" + String.join(" ", iteration) + "] ";
+            for (Step step : steps) {
+                if (stopped != null) {
+                    reports.add(new StepReport(step.number(), step.line(), prefix + step.text(), step.kind(),
+                            Status.NOT_RUN, Map.of(), List.of(), null, null));
+                    continue;
+                }
+                StepReport report;
+                if (++executed > MAX_STEPS) {
+                    report = report(step, prefix, error("the run has executed " + fmt(MAX_STEPS) + " steps, the most"
+                            + " one run may (each step of each loop iteration counts)"));
+                } else {
+                    report = execute(step, prefix);
+                }
+                reports.add(report);
+                progress.accept(report);
+                switch (report.status()) {
+                    case PASS -> passed++;
+                    case FAIL -> failed++;
+                    case ERROR -> {
+                        failed++;
+                        stopped = report;
+                    }
+                    default -> {
+                    }
+                }
+                if (stopped == null && step.statement() instanceof Statement.Loop loop) {
+                    iterate(loop, iteration);
+                }
+            }
+        }
+
+        /** The iterations of a loop whose header has run (and checked its count or range). */
+        private void iterate(Statement.Loop loop, List<String> iteration) {
+            long first = loop.variable() == null ? 1 : eval(loop.from());
+            long last = loop.variable() == null ? eval(loop.count()) : eval(loop.to());
+            try {
+                for (long v = first; v <= last && stopped == null; v++) {
+                    List<String> labels = new ArrayList<>(iteration);
+                    if (loop.variable() == null) {
+                        labels.add("#" + v);
+                    } else {
+                        vars.put(loop.variable(), v);
+                        labels.add(loop.variable() + "=" + v);
+                    }
+                    steps(loop.body(), labels);
+                    if (v == Long.MAX_VALUE) {
+                        break;
+                    }
+                }
+            } finally {
+                if (loop.variable() != null) {
+                    vars.remove(loop.variable());
+                }
+            }
+        }
+
+        /** A loop's header: how many times its body will run. */
+        private Outcome loopHeader(Statement.Loop loop) {
+            if (loop.variable() == null) {
+                long count = eval(loop.count());
+                if (count < 0) {
+                    throw new ScenarioRuntimeException("repeat count must be 0 or more, got " + fmt(count));
+                }
+                return new Outcome(Status.OK, Map.of(), List.of(count), fmt(count) + " iteration" + (count == 1 ? ""
+                        : "s"));
+            }
+            long from = eval(loop.from());
+            long to = eval(loop.to());
+            long count;
+            try {
+                count = to < from ? 0 : Math.addExact(Math.subtractExact(to, from), 1);
+            } catch (ArithmeticException e) {
+                count = Long.MAX_VALUE;
+            }
+            return new Outcome(Status.OK, Map.of(), List.of(from, to, count), String.format("%s from %s to %s: %s"
+                    + " iteration%s", loop.variable(), fmt(from), fmt(to), fmt(count), count == 1 ? "" : "s"));
+        }
+
+        private StepReport report(Step step, String prefix, Outcome outcome) {
+            return new StepReport(step.number(), step.line(), prefix + step.text(), step.kind(), outcome.status(),
+                    outcome.results(), outcome.values(), outcome.message(),
+                    vmHost == null ? null : vmHost.trueNanos());
+        }
+
+        StepReport execute(Step step, String prefix) {
             current = step;
             Outcome outcome;
             try {
@@ -137,9 +241,7 @@ public final class ScenarioRunner {
                 // Anything else is a bug somewhere: name the exception, still stop cleanly.
                 outcome = error(e.toString());
             }
-            return new StepReport(step.number(), step.line(), step.text(), step.kind(), outcome.status(),
-                    outcome.results(), outcome.values(), outcome.message(),
-                    vmHost == null ? null : vmHost.trueNanos());
+            return report(step, prefix, outcome);
         }
 
         private Outcome error(String message) {
@@ -232,6 +334,8 @@ public final class ScenarioRunner {
                     yield new Outcome(Status.OK, Map.of(l.name(), value), List.of(value),
                             l.name() + " = " + fmt(value));
                 }
+                case Statement.Loop l -> loopHeader(l);
+                case Statement.Sample s -> sample(s);
                 case Statement.Expect e -> expect(e);
                 case Statement.ExpectError e -> expectError(e);
                 case Statement.Print p -> {
@@ -240,7 +344,7 @@ public final class ScenarioRunner {
                     for (int i = 0; i < p.values().size(); i++) {
                         long v = eval(p.values().get(i));
                         values.add(v);
-                        shown.add(p.texts().get(i) + " = " + fmt(v) + " (" + hex(v) + ")");
+                        shown.add(p.texts().get(i) + " = " + (p.hex().contains(i) ? hex(v) : fmt(v)));
                     }
                     yield new Outcome(Status.OK, Map.of(), values, String.join(", ", shown));
                 }
@@ -619,6 +723,90 @@ public final class ScenarioRunner {
             return Outcome.ok(String.format("migrated to %s with '%s': stopped at true time %s ns, %s ns of downtime,"
                     + " restored by true time %s ns", destination.name(), strategy.name(), fmt(stopped), fmt(downtime),
                     fmt(destination.trueNanos())));
+        }
+
+        private Outcome sample(Statement.Sample s) {
+            long every = eval(s.every());
+            long duration = eval(s.duration());
+            if (every <= 0) {
+                throw new ScenarioRuntimeException("sample every " + fmt(every) + " ns: the interval must be positive");
+            }
+            if (duration < every) {
+                throw new ScenarioRuntimeException("sample for " + fmt(duration) + " ns is shorter than one interval ("
+                        + fmt(every) + " ns)");
+            }
+            long rows = duration / every;
+            if (rows > MAX_SAMPLE_ROWS) {
+                throw new ScenarioRuntimeException("sample would write " + fmt(rows) + " rows, more than the "
+                        + fmt(MAX_SAMPLE_ROWS) + " allowed");
+            }
+            Path target = scenarioFile.getParent() == null ? Path.of(s.file()).toAbsolutePath()
+                    : scenarioFile.getParent().resolve(s.file()).normalize();
+            if (target.equals(scenarioFile)) {
+                throw new ScenarioRuntimeException("sample would overwrite the scenario file itself");
+            }
+            Path directory = target.getParent();
+            if (directory == null || !Files.isDirectory(directory)) {
+                throw new ScenarioRuntimeException("sample: no directory " + directory + " for " + s.file());
+            }
+            String header = "true_ns," + String.join(",", s.columns());
+            List<Long> first = null;
+            List<Long> last = null;
+            Path temporary = null;
+            try {
+                temporary = Files.createTempFile(directory, "." + target.getFileName(), ".tmp");
+                try (var out = Files.newBufferedWriter(temporary, java.nio.charset.StandardCharsets.UTF_8)) {
+                    out.write(header);
+                    out.write('\n');
+                    for (long r = 0; r < rows; r++) {
+                        vmHost.clock().advance(every);
+                        List<Long> row = new ArrayList<>();
+                        row.add(vmHost.trueNanos());
+                        for (Statement source : s.sources()) {
+                            row.add(perform(source).values().getFirst());
+                        }
+                        out.write(row.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")));
+                        out.write('\n');
+                        if (first == null) {
+                            first = row;
+                        }
+                        last = row;
+                    }
+                }
+                try {
+                    Files.setPosixFilePermissions(temporary,
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+                } catch (UnsupportedOperationException e) {
+                    // Not a POSIX file system: the temporary file's permissions stay.
+                }
+                try {
+                    Files.move(temporary, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                } catch (java.nio.file.AtomicMoveNotSupportedException e) {
+                    Files.move(temporary, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+                temporary = null;
+            } catch (IOException e) {
+                throw new ScenarioRuntimeException("sample: cannot write " + s.file() + ": " + e.getMessage());
+            } finally {
+                if (temporary != null) {
+                    try {
+                        Files.deleteIfExists(temporary);
+                    } catch (IOException e) {
+                        // Best effort: the temporary file of a failed write.
+                    }
+                }
+            }
+            List<Long> values = new ArrayList<>();
+            values.add(rows);
+            values.addAll(first);
+            values.addAll(last);
+            return new Outcome(Status.OK, Map.of(), values, String.format("%s row%s to %s (%s); first %s; last %s",
+                    fmt(rows), rows == 1 ? "" : "s", s.file(), header, csv(first), csv(last)));
+        }
+
+        private static String csv(List<Long> row) {
+            return row.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(","));
         }
 
         private Outcome pause() {

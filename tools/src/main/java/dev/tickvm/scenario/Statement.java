@@ -173,6 +173,31 @@ sealed interface Statement {
             implements Statement {
     }
 
+    /**
+     * {@code repeat N {} ... {@code }}} ({@code variable}, {@code from}, {@code to} null) or
+     * {@code for NAME in A..B {} ... {@code }}}, A to B inclusive ({@code count} null); the body is
+     * the steps on the lines up to the closing '}' line.
+     */
+    record Loop(String variable, Expr count, Expr from, Expr to, List<Step> body) implements Statement {
+        public Loop {
+            body = List.copyOf(body);
+        }
+    }
+
+    /**
+     * {@code sample SOURCE[, SOURCE...] every DURATION for DURATION -> FILE}: the host's clock
+     * advanced by {@code every} again and again, each source read after each advance, one CSV row
+     * each. A source is a host-side read with no targets: a {@link HostRead}, {@link GetClock}
+     * (its clock value) or a one-vCPU {@link GetVcpu}; {@code column} is its CSV header.
+     */
+    record Sample(List<String> columns, List<Statement> sources, Expr every, Expr duration, String file)
+            implements Statement {
+        public Sample {
+            columns = List.copyOf(columns);
+            sources = List.copyOf(sources);
+        }
+    }
+
     /** {@code let NAME = EXPR}. */
     record Let(String name, Expr value) implements Statement {
     }
@@ -188,8 +213,8 @@ sealed interface Statement {
     record ExpectError(Errno errno, Step step) implements Statement {
     }
 
-    /** {@code print EXPR [, EXPR ...]}. */
-    record Print(List<Expr> values, List<String> texts) implements Statement {
+    /** {@code print EXPR[:x] [, EXPR[:x] ...]}: {@code hex} holds the indexes of the values shown in hex. */
+    record Print(List<Expr> values, List<String> texts, java.util.Set<Integer> hex) implements Statement {
     }
 
     /**

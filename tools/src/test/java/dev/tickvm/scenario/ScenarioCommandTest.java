@@ -27,7 +27,7 @@ class ScenarioCommandTest {
 
                 expect b - a == 4
                 expect b == a +- 3
-                print b - a, a
+                print b - a, a:x
                 """);
         List<String> lines = o.outLines();
         assertAll(o.toString(),
@@ -38,7 +38,7 @@ class ScenarioCommandTest {
                         "   3  let b = a + 4                                 b = 3,000,004",
                         "   5  PASS expect b - a == 4 (4 == 4)",
                         "   6  FAIL expect b == a +- 3 (3,000,004 == 3,000,000 +- 3; differ by 4)",
-                        "   7  print b - a, a                                b - a = 4 (0x4), a = 3,000,000 (0x2dc6c0)"),
+                        "   7  print b - a, a:x                              b - a = 4, a = 0x2dc6c0"),
                         lines.subList(0, 5)),
                 () -> assertTrue(lines.get(5).matches(".*x\\.tvs: 5 of 5 steps ran in \\d+\\.\\d\\d s"), lines.get(5)),
                 () -> assertEquals("1 passed, 1 failed", lines.getLast()),

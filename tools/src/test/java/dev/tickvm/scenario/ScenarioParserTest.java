@@ -390,7 +390,7 @@ class ScenarioParserTest {
                 + " set-vm, get-vm, set-tsc-khz, get-tsc-khz, set-msr, get-msr, set-attr, get-attr, get-vcpu, get-clock,"
                 + " set-clock, enable-kvmclock, get-pvclock, kvmclock-ctrl, pause, resume, save, restore, migrate, run, guest,"
                 + " let, expect,"
-                + " expect-error, print)", error("frobnicate 1\n"));
+                + " expect-error, print, repeat, for, sample)", error("frobnicate 1\n"));
         assertEquals("x.tvs:4:9: unknown command 'kvmclok' (did you mean 'kvmclock'?)",
                 error(PRELUDE + "guest 0 kvmclok -> ns\n"));
         assertEquals("x.tvs:4:1: unknown command 'get-clok' (did you mean 'get-clock'?)", error(PRELUDE + "get-clok -> c\n"));
@@ -616,5 +616,190 @@ class ScenarioParserTest {
         assertAll(() -> assertEquals(Msr.IA32_TSC, (int) ScenarioParser.MSRS.get("IA32_TSC")),
                 () -> assertEquals("IA32_TSC", ScenarioParser.msrName(Msr.IA32_TSC)),
                 () -> assertEquals("0x1234", ScenarioParser.msrName(0x1234)));
+    }
+
+    // ---- issue 10: frequencies with units, print's hex ----------------------------------------------
+
+    @Test
+    void frequenciesWithUnitsConvertExactlyToTheKeysUnit() {
+        Statement.DefineHost host = assertInstanceOf(Statement.DefineHost.class,
+                parse("host a tsc-khz=2.5GHz\n").getFirst().statement());
+        assertEquals(2_500_000L, host.settings().get("tsc-khz").eval(Map.of()));
+        Statement.DefineHost hz = assertInstanceOf(Statement.DefineHost.class,
+                parse("host b tsc-hz=2_999_999_500Hz\n").getFirst().statement());
+        assertEquals(2_999_999_500L, hz.settings().get("tsc-hz").eval(Map.of()));
+        Statement.DefineHost ghz = assertInstanceOf(Statement.DefineHost.class,
+                parse("host c tsc-hz=2.999_999_999GHz\n").getFirst().statement());
+        assertEquals(2_999_999_999L, ghz.settings().get("tsc-hz").eval(Map.of()), "digits after the point");
+        Statement.CreateVm vm = assertInstanceOf(Statement.CreateVm.class, parse("vm tsc-khz=1500MHz\n").getFirst()
+                .statement());
+        assertEquals(1_500_000L, vm.tscKhz().eval(Map.of()));
+        Statement.SetVcpu set = assertInstanceOf(Statement.SetVcpu.class, statement("set-tsc-khz 0 3_000_000kHz"));
+        assertEquals(3_000_000L, set.value().eval(Map.of()));
+        Statement.SetVm setVm = assertInstanceOf(Statement.SetVm.class, statement("set-vm tsc-khz 2.25GHz"));
+        assertEquals(2_250_000L, setVm.value().eval(Map.of()));
+        Statement.SetVm bare = assertInstanceOf(Statement.SetVm.class, statement("set-vm tsc-khz (x * 1000)"));
+        assertEquals(5_000L, bare.value().eval(Map.of("x", 5L)), "no unit: kHz as before");
+    }
+
+    @Test
+    void frequencyErrorsSayWhy() {
+        assertEquals("x.tvs:1:16: frequency 2_999_999_500Hz is 2,999,999,500 Hz, not a whole number of kHz (this key"
+                + " takes kHz: host NAME tsc-khz=KHZ)", error("host a tsc-khz=2_999_999_500Hz\n"));
+        assertEquals("x.tvs:1:15: frequency 2.5Hz is not a whole number of Hz", error("host a tsc-hz=2.5Hz\n"));
+        assertEquals("x.tvs:1:15: frequency 2.999_999_999_5GHz is not a whole number of Hz",
+                error("host a tsc-hz=2.999_999_999_5GHz\n"));
+        assertEquals("x.tvs:4:9: a frequency unit (Hz kHz MHz GHz) goes only where a frequency is expected: host"
+                + " tsc-khz= and tsc-hz=, vm tsc-khz=, set-tsc-khz, set-vm tsc-khz", error(PRELUDE + "let f = 3GHz\n"));
+        assertEquals("x.tvs:1:12: bad number '2.5' (integers only: decimal, 0x hex or 0b binary, _ separators, units ns"
+                + " us ms s)", error("vm vcpus=1 tsc-khz=2.5\n".replace("vcpus=1 ", "")));
+        assertEquals("x.tvs:1:16: bad frequency '3_GHz' (digits with _ separators, e.g. 2.5GHz or 3_000_000kHz)",
+                error("host a tsc-khz=3_GHz\n"));
+        assertEquals("x.tvs:1:16: frequency 99_999_999_999_999GHz does not fit in a signed 64-bit value",
+                error("host a tsc-khz=99_999_999_999_999GHz\n"));
+    }
+
+    @Test
+    void printMarksHexValues() {
+        Statement.Print print = assertInstanceOf(Statement.Print.class, statement("print x, x * 2:x"));
+        assertEquals(List.of("x", "x * 2"), print.texts());
+        assertEquals(java.util.Set.of(1), print.hex());
+        assertEquals("x.tvs:4:9: unknown print format 'd' (':x' prints in hex)", error(PRELUDE + "print x:d\n"));
+    }
+
+    // ---- issue 10: loops --------------------------------------------------------------------------
+
+    @Test
+    void loopsHoldTheirBodies() {
+        List<Step> steps = parse(PRELUDE + """
+                repeat x - 2 {      # three times
+                  advance 1s
+                  for i in 1..x {
+                    host-tsc -> h
+                    print i, h
+                  }
+                }
+                expect h > 0
+                """);
+        assertEquals(5, steps.size());
+        Step repeat = steps.get(3);
+        Statement.Loop outer = assertInstanceOf(Statement.Loop.class, repeat.statement());
+        assertAll(() -> assertEquals("repeat x - 2", repeat.text()),
+                () -> assertEquals("repeat", repeat.kind()),
+                () -> assertEquals(4, repeat.line()),
+                () -> assertEquals(4, repeat.number()),
+                () -> assertNull(outer.variable()),
+                () -> assertEquals(3, outer.count().eval(Map.of("x", 5L))),
+                () -> assertEquals(2, outer.body().size()));
+        Step forStep = outer.body().get(1);
+        Statement.Loop inner = assertInstanceOf(Statement.Loop.class, forStep.statement());
+        assertAll(() -> assertEquals("for i in 1..x", forStep.text()),
+                () -> assertEquals(6, forStep.line()),
+                () -> assertEquals(6, forStep.number()),
+                () -> assertEquals("i", inner.variable()),
+                () -> assertEquals(1, inner.from().eval(Map.of())),
+                () -> assertEquals(List.of(7, 8), inner.body().stream().map(Step::line).toList()),
+                () -> assertEquals(9, steps.get(4).number()));
+    }
+
+    @Test
+    void loopSyntaxErrors() {
+        assertAll(
+                () -> assertEquals("x.tvs:4:9: expected '{' at the end of the repeat line, got ''"
+                        + " (the body goes on the next lines, up to a '}' line)", errors(PRELUDE + "repeat 3\n")
+                        .getFirst().toString()),
+                () -> assertEquals("x.tvs:4:8: missing count: repeat N {", error(PRELUDE + "repeat {\n}\n")),
+                () -> assertEquals("x.tvs:4:10: this loop's '{' is never closed: put a '}' line after its body",
+                        error(PRELUDE + "repeat 3 {\nadvance 1s\n")),
+                () -> assertEquals("x.tvs:4:1: '}' without a loop to close", error(PRELUDE + "}\n")),
+                () -> assertEquals("x.tvs:5:3: unexpected 'else'", error(PRELUDE + "repeat 2 {\n} else\n")),
+                () -> assertEquals("x.tvs:4:5: missing loop variable: for NAME in FROM..TO {",
+                        error(PRELUDE + "for 1..3 {\n}\n")),
+                () -> assertEquals("x.tvs:4:7: expected 'in' after 'for i': for NAME in FROM..TO {",
+                        error(PRELUDE + "for i 1..3 {\n}\n")),
+                () -> assertEquals("x.tvs:4:12: expected '..' in the range, got '3': for NAME in FROM..TO {",
+                        error(PRELUDE + "for i in 1 3 {\n}\n")),
+                () -> assertEquals("x.tvs:4:13: missing end of the range after '..': for NAME in FROM..TO {",
+                        error(PRELUDE + "for i in 1..{\n}\n")),
+                () -> assertEquals("x.tvs:4:5: loop variable 'x' is already a variable: choose another name",
+                        error(PRELUDE + "for x in 1..3 {\n}\n")),
+                () -> assertEquals("x.tvs:4:5: 'REALTIME' is a predefined constant (4); choose another name",
+                        error(PRELUDE + "for REALTIME in 1..3 {\n}\n")),
+                () -> assertEquals("x.tvs:5:5: 'i' is the loop variable of line 4: the loop binds it; choose another"
+                        + " name", error(PRELUDE + "for i in 1..3 {\nlet i = 2\n}\n")),
+                () -> assertEquals("x.tvs:5:13: 'i' is the loop variable of line 4: the loop binds it; choose another"
+                        + " name", error(PRELUDE + "for i in 1..3 {\nhost-tsc -> i\n}\n")),
+                () -> assertEquals("x.tvs:6:7: unknown variable 'i'", error(PRELUDE + "for i in 1..3 {\n}\nprint i\n")),
+                () -> assertEquals("x.tvs:5:3: 'pause' cannot go inside a loop (host, vm, pause, resume, save, restore,"
+                        + " migrate happen once): put it before or after the loop",
+                        error(PRELUDE + "repeat 2 {\n  pause\n}\n")),
+                () -> assertEquals("x.tvs:5:1: 'vm' cannot go inside a loop (host, vm, pause, resume, save, restore,"
+                        + " migrate happen once): put it before or after the loop",
+                        error("host h\nvm host=h vcpus=2\nlet x = 5\nrepeat 2 {\nvm\n}\n")),
+                () -> assertEquals("x.tvs:5:9: 'watch-start' cannot go inside a loop: start and stop a watch outside it",
+                        error(PRELUDE + "repeat 2 {\nguest 0 watch-start\n}\n")),
+                () -> assertEquals("x.tvs:2:1: 'advance' needs the VM: put a 'vm ...' line before it",
+                        error("repeat 2 {\nadvance 1s\n}\n")),
+                () -> assertEquals("x.tvs:4:21: expect-error needs a step that can fail (a control-plane, host or guest"
+                        + " step), not 'repeat'", error(PRELUDE + "expect-error EINVAL repeat 2 {\n}\n")),
+                () -> assertEquals("x.tvs:8:1: loops nest at most 4 deep (this one would be the 5th)",
+                        error("repeat 1 {\nrepeat 1 {\nrepeat 1 {\nrepeat 1 {\nrepeat 1 {\n}\n}\n}\n}\n}\n"
+                                .replace("repeat 1 {\nrepeat 1 {\nrepeat 1 {\nrepeat 1 {\nrepeat 1 {",
+                                        "# one\n# two\n# three\nrepeat 1 {\nrepeat 1 {\nrepeat 1 {\nrepeat 1 {"
+                                                + "\nrepeat 1 {"))));
+        // A broken header still opens its loop: its '}' is no error, nor its variable's uses.
+        assertEquals(List.of("x.tvs:4:10: unknown variable 'nope'"),
+                errors(PRELUDE + "for i in nope..3 {\nprint i\n}\n").stream().map(SyntaxError::toString).toList());
+        // The paused state is checked inside the body as everywhere.
+        assertEquals("x.tvs:6:1: the VM is paused (since line 4): 'run' runs the guest; put 'resume' before it",
+                error(PRELUDE + "pause\nrepeat 2 {\nrun 1s\n}\nresume\n"));
+    }
+
+    // ---- issue 10: sample ---------------------------------------------------------------------------
+
+    @Test
+    void sampleReadsHostSideSources() {
+        Statement.Sample sample = assertInstanceOf(Statement.Sample.class, statement("sample host-tsc, get-clock,"
+                + " true-ns, get-msr 1 IA32_TSC, get-vcpu 0 tsc-generation, get-attr 0 tsc-offset every 100ms"
+                + " for (x * 1s) -> out/drift.csv"));
+        assertAll(() -> assertEquals(List.of("host_tsc", "clock", "true_ns", "vcpu1_IA32_TSC", "vcpu0_tsc_generation",
+                        "vcpu0_tsc_offset"), sample.columns()),
+                () -> assertEquals(new Statement.HostRead("tsc", List.of()), sample.sources().getFirst()),
+                () -> assertEquals(new Statement.GetVcpu(Statement.Getter.MSR, new Cpu(1), Msr.IA32_TSC, null,
+                        List.of()), sample.sources().get(3)),
+                () -> assertEquals(100_000_000L, sample.every().eval(Map.of())),
+                () -> assertEquals(5_000_000_000L, sample.duration().eval(Map.of("x", 5L))),
+                () -> assertEquals("out/drift.csv", sample.file()));
+    }
+
+    @Test
+    void sampleSyntaxErrors() {
+        String usage = "sample SOURCE[, SOURCE ...] every DURATION for DURATION -> FILE";
+        assertAll(
+                () -> assertEquals("x.tvs:4:7: missing sample source (host-tsc, host-ns, host-raw, host-realtime,"
+                        + " host-tai, true-ns, get-clock, get-msr, get-vcpu, get-attr): " + usage,
+                        error(PRELUDE + "sample\n")),
+                () -> assertEquals("x.tvs:4:8: unknown sample source 'host-tcs' (did you mean 'host-tsc'?)",
+                        error(PRELUDE + "sample host-tcs every 1s for 2s -> a.csv\n")),
+                () -> assertEquals("x.tvs:4:8: unknown sample source 'guest' (known: host-tsc, host-ns, host-raw,"
+                        + " host-realtime, host-tai, true-ns, get-clock, get-msr, get-vcpu, get-attr)",
+                        error(PRELUDE + "sample guest 0 rdtsc every 1s for 2s -> a.csv\n")),
+                () -> assertEquals("x.tvs:4:16: a sample source reads one vCPU; give its index, not 'all'",
+                        error(PRELUDE + "sample get-msr all IA32_TSC every 1s for 2s -> a.csv\n")),
+                () -> assertEquals("x.tvs:4:17: expected 'every', got 'for': " + usage,
+                        error(PRELUDE + "sample host-tsc for 2s -> a.csv\n")),
+                () -> assertEquals("x.tvs:4:26: expected 'for', got '->': " + usage,
+                        error(PRELUDE + "sample host-tsc every 1s -> a.csv\n")),
+                () -> assertEquals("x.tvs:4:32: missing '-> FILE': " + usage,
+                        error(PRELUDE + "sample host-tsc every 1s for 2s\n")),
+                () -> assertEquals("x.tvs:4:36: sample would overwrite the scenario file itself; write the CSV to"
+                        + " another file", error(PRELUDE + "sample host-tsc every 1s for 2s -> x.tvs\n")),
+                () -> assertEquals("x.tvs:1:1: 'sample' needs the VM: put a 'vm ...' line before it",
+                        error("sample host-tsc every 1s for 2s -> a.csv\n")),
+                () -> assertEquals("x.tvs:4:21: expect-error needs a step that can fail (a control-plane, host or guest"
+                        + " step), not 'sample'", error(PRELUDE + "expect-error EINVAL sample host-tsc every 1s for 2s"
+                        + " -> a.csv\n")),
+                () -> assertEquals("x.tvs:4:23: unknown variable 'y'",
+                        error(PRELUDE + "sample host-tsc every y for 2s -> a.csv\n")));
     }
 }

@@ -355,4 +355,144 @@ class ScenarioRunnerTest {
         assertEquals(0, report.failed(), () -> report.steps().toString());
         assertEquals(3, report.passed());
     }
+
+    // ---- issue 10 -----------------------------------------------------------------------------------
+
+    @Test
+    void aRepeatLoopAdvancesOneSecondFiveTimes() {
+        ScenarioReport report = run("""
+                host h tsc-khz=3GHz
+                vm host=h vcpus=1
+                host-tsc -> start
+                let n = 0
+                repeat 5 {
+                  advance 1s
+                  host-tsc -> h
+                  let n = n + 1
+                  expect h - start == n * 3_000_000_000
+                }
+                expect h - start == 15_000_000_000
+                """);
+        List<String> texts = report.steps().stream().map(StepReport::text).toList();
+        assertAll(() -> assertTrue(report.ok(), report.toString()),
+                () -> assertEquals(6, report.passed()),
+                () -> assertEquals(5 + 5 * 4 + 1, report.steps().size()),
+                () -> assertEquals("repeat 5", texts.get(4)),
+                () -> assertEquals("5 iterations", report.steps().get(4).message()),
+                () -> assertEquals("[#1] advance 1s", texts.get(5)),
+                () -> assertEquals("[#5] host-tsc -> h", texts.get(22)),
+                () -> assertEquals(7, report.steps().get(22).line()),
+                () -> assertEquals(7, report.steps().get(22).step()),
+                () -> assertEquals(Map.of("h", 15_000_000_000L + report.steps().get(2).results().get("start")),
+                        report.steps().get(22).results()),
+                () -> assertEquals(5_000_000_000L, report.steps().getLast().hostNanos()
+                        - report.steps().get(4).hostNanos()));
+    }
+
+    @Test
+    void forLoopsBindTheirVariableInclusiveAndNest() {
+        ScenarioReport report = run("""
+                let sum = 0
+                for i in 1..3 {
+                  for j in i..2 {
+                    let sum = sum + 10 * i + j
+                  }
+                }
+                for k in 5..4 {
+                  let sum = -1
+                }
+                expect sum == 11 + 12 + 22
+                """);
+        List<String> texts = report.steps().stream().map(StepReport::text).toList();
+        assertAll(() -> assertTrue(report.ok(), texts.toString()),
+                () -> assertEquals(List.of("let sum = 0", "for i in 1..3", "[i=1] for j in i..2",
+                        "[i=1 j=1] let sum = sum + 10 * i + j", "[i=1 j=2] let sum = sum + 10 * i + j",
+                        "[i=2] for j in i..2", "[i=2 j=2] let sum = sum + 10 * i + j", "[i=3] for j in i..2",
+                        "for k in 5..4", "expect sum == 11 + 12 + 22"), texts),
+                () -> assertEquals("j from 3 to 2: 0 iterations", report.steps().get(7).message()),
+                () -> assertEquals("i from 1 to 3: 3 iterations", report.steps().get(1).message()));
+    }
+
+    @Test
+    void loopsAreCappedAndCountsChecked() {
+        ScenarioReport capped = run("let n = 0\nrepeat 200_000 {\n  let n = n + 1\n}\nexpect n == 0\n");
+        StepReport last = capped.steps().get(capped.steps().size() - 2);
+        assertAll(() -> assertEquals(Status.ERROR, last.status()),
+                () -> assertEquals("[#99999] let n = n + 1", last.text()),
+                () -> assertEquals("the run has executed 100,000 steps, the most one run may (each step of each loop"
+                        + " iteration counts)", last.message()),
+                () -> assertEquals(Status.NOT_RUN, capped.steps().getLast().status()),
+                () -> assertEquals("t.tvs:3: step 3 '[#99999] let n = n + 1' failed: the run has executed 100,000"
+                        + " steps, the most one run may (each step of each loop iteration counts); the run stops here"
+                        + " (1 later step not run)", capped.stoppedAt().message()));
+        ScenarioReport negative = run("let n = -2\nrepeat n {\n  let a = 1\n}\n");
+        assertEquals("repeat count must be 0 or more, got -2", negative.steps().get(1).message());
+        assertEquals(List.of(Status.OK, Status.ERROR), statuses(negative));
+    }
+
+    @Test
+    void frequencyUnitsGiveExactKhz() {
+        ScenarioReport report = run("""
+                host h tsc-khz=3GHz
+                host c tsc-hz=2_999_999_500Hz
+                vm host=h vcpus=1 tsc-khz=2.5GHz
+                get-tsc-khz 0 -> k0
+                set-tsc-khz 0 1500MHz
+                get-tsc-khz 0 -> k1
+                expect-error EINVAL set-vm tsc-khz 3_000_000kHz   # the VM's default: before its vCPUs only
+                expect k0 == 2_500_000
+                expect k1 == 1_500_000
+                """);
+        assertAll(() -> assertTrue(report.ok(), report.toString()),
+                () -> assertEquals(3, report.passed()),
+                () -> assertTrue(report.steps().get(1).message().contains("(crystal 2,999,999,500 Hz)"),
+                        report.steps().get(1).message()));
+    }
+
+    @Test
+    void printShowsDecimalAndHexOnRequest() {
+        ScenarioReport report = run("let a = 3_000_000\nprint a, a:x, -a\n");
+        assertEquals("a = 3,000,000, a = 0x2dc6c0, -a = -3,000,000", report.steps().get(1).message());
+    }
+
+    @Test
+    void sampleWritesExactRowsOnAThreeGigahertzHost(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        String text = """
+                host h tsc-khz=3GHz
+                vm host=h vcpus=1
+                true-ns -> t0
+                sample host-tsc, true-ns, get-msr 0 IA32_TSC, get-clock every 100ms for 350ms -> series.csv
+                true-ns -> t1
+                expect t1 - t0 == 300ms
+                """;
+        java.nio.file.Files.writeString(dir.resolve("series.csv"), "old\n");
+        ScenarioReport report = new ScenarioRunner(Unicorn::get).run(Scenario.parse(dir.resolve("s.tvs").toString(),
+                text), step -> { });
+        List<String> rows = java.nio.file.Files.readAllLines(dir.resolve("series.csv"));
+        StepReport sample = report.steps().get(3);
+        assertAll(() -> assertTrue(report.ok(), report.toString()),
+                () -> assertEquals(List.of("true_ns,host_tsc,true_ns,vcpu0_IA32_TSC,clock",
+                        "100000054,300000162,100000054,300000162,100000053",
+                        "200000054,600000162,200000054,600000162,200000053",
+                        "300000054,900000162,300000054,900000162,300000053"), rows),
+                () -> assertEquals("3 rows to series.csv (true_ns,host_tsc,true_ns,vcpu0_IA32_TSC,clock); first"
+                        + " 100000054,300000162,100000054,300000162,100000053; last"
+                        + " 300000054,900000162,300000054,900000162,300000053", sample.message()),
+                () -> assertEquals(List.of(3L, 100000054L, 300000162L, 100000054L, 300000162L, 100000053L, 300000054L,
+                        900000162L, 300000054L, 900000162L, 300000053L), sample.values()),
+                () -> assertEquals(List.of("s.tvs".length() > 0 ? "series.csv" : ""), java.nio.file.Files.list(dir)
+                        .map(p -> p.getFileName().toString()).toList(), "no temporary file left"));
+        ScenarioReport tooShort = new ScenarioRunner(Unicorn::get).run(Scenario.parse(dir.resolve("s.tvs").toString(),
+                "vm\nsample host-tsc every 1s for 10ms -> a.csv\n"), step -> { });
+        assertEquals("sample for 10,000,000 ns is shorter than one interval (1,000,000,000 ns)",
+                tooShort.steps().get(1).message());
+        ScenarioReport zero = new ScenarioRunner(Unicorn::get).run(Scenario.parse(dir.resolve("s.tvs").toString(),
+                "vm\nsample host-tsc every 0 for 10ms -> a.csv\n"), step -> { });
+        assertEquals("sample every 0 ns: the interval must be positive", zero.steps().get(1).message());
+        ScenarioReport noDirectory = new ScenarioRunner(Unicorn::get).run(Scenario.parse(dir.resolve("s.tvs")
+                .toString(), "vm\nsample host-tsc every 1s for 1s -> nowhere/a.csv\n"), step -> { });
+        assertEquals("sample: no directory " + dir.resolve("nowhere") + " for nowhere/a.csv",
+                noDirectory.steps().get(1).message());
+    }
 }
