@@ -25,8 +25,9 @@ public final class GuestRun {
     public record Result(VmExit exit, int vcpus, long blocks, long traps, long hostNanos, long wallNanos) {
         /** One line for people, e.g. for the end of {@code tickvm run}. */
         public String summary(String clockKind) {
-            return String.format("%s (%d vCPU%s, %,d trapped instructions, %,d blocks, host time %s %s, wall %s)",
-                    exit.describe(), vcpus, vcpus == 1 ? "" : "s", traps, blocks, Durations.format(hostNanos),
+            return String.format("%s (%s, %s, %s, host time %s %s, wall %s)",
+                    exit.describe(), Words.count(vcpus, "vCPU"), Words.count(traps, "trapped instruction"),
+                    Words.count(blocks, "block"), Durations.format(hostNanos),
                     clockKind, Durations.format(wallNanos));
         }
     }

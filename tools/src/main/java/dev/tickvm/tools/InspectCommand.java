@@ -59,8 +59,8 @@ final class InspectCommand implements Callable<Integer> {
                 r.version() == null ? "unreadable" : r.version().major() + "." + r.version().minor());
         SnapshotHeader h = r.header();
         if (h != null) {
-            out.printf("saved by tickvm %s on Unicorn %s: %d vCPU%s, %s of RAM%n", h.tickvmVersion(), h.unicornVersion(),
-                    h.vcpuCount(), h.vcpuCount() == 1 ? "" : "s", Sizes.format(h.ramSize()));
+            out.printf("saved by tickvm %s on Unicorn %s: %s, %s of RAM%n", h.tickvmVersion(), h.unicornVersion(),
+                    Words.count(h.vcpuCount(), "vCPU"), Sizes.format(h.ramSize()));
             out.printf("at true time %,d ns; source host raw %,d ns, realtime %,d ns, TSC %,d%n", h.times().trueNanos(),
                     h.times().hostMonotonicNanos(), h.times().hostRealtimeNanos(), h.times().hostTsc());
             List<String> host = new ArrayList<>();

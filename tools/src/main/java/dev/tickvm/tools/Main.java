@@ -2,7 +2,11 @@ package dev.tickvm.tools;
 
 import dev.tickvm.unicorn.Unicorn;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -66,10 +70,22 @@ public final class Main implements Callable<Integer> {
         return unicorn;
     }
 
+    /** No command: a short usage on stderr and exit 2 (bad usage); --help has the whole story. */
     @Override
     public Integer call() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-        return 0;
+        spec.commandLine().getErr().print(shortUsage(spec));
+        spec.commandLine().getErr().flush();
+        return 2;
+    }
+
+    /** The few lines ./tickvm prints without a command: how to call it and the commands. */
+    static String shortUsage(CommandLine.Model.CommandSpec spec) {
+        // Distinct commands, in the order of the help (an alias would appear twice in the map).
+        String commands = spec.subcommands().values().stream().distinct()
+                .map(CommandLine::getCommandName).collect(Collectors.joining(", "));
+        return "Usage: tickvm [--verbose] [--unicorn-lib=PATH] COMMAND [ARGS...]\n"
+                + "Commands: " + commands + "\n"
+                + "Try './tickvm --help' for what they do, with examples, or './tickvm COMMAND --help'.\n";
     }
 
     public static void main(String[] args) {
@@ -99,13 +115,83 @@ public final class Main implements Callable<Integer> {
             cmd.getErr().println("tickvm: " + message);
             return e instanceof IllegalArgumentException ? 2 : 1;
         });
+        // --verbose and --unicorn-lib are inherited by every command, but help neither loads
+        // Unicorn nor fails: listed there they only puzzle.
+        CommandLine.Model.CommandSpec help = cl.getSubcommands().get("help").getCommandSpec();
+        for (String name : List.of("--verbose", "--unicorn-lib")) {
+            help.remove(help.findOption(name));
+        }
         cl.setParameterExceptionHandler((e, args) -> {
             CommandLine cmd = e.getCommandLine();
-            cmd.getErr().println("tickvm: " + e.getMessage());
+            cmd.getErr().println("tickvm: " + describe(e));
             cmd.getErr().println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help'.");
             return 2;
         });
         return cl;
+    }
+
+    /**
+     * A parse error in words: picocli's message, except for arguments it could not place (an
+     * unknown command or option, a stray argument), which are named first, with the nearest
+     * commands or options when some are close. picocli reports a missing required option ahead
+     * of an unknown one, but in "run --imag hello" the typo is the news, not the missing --image.
+     */
+    static String describe(CommandLine.ParameterException e) {
+        CommandLine cmd = e.getCommandLine();
+        List<String> unmatched = e instanceof CommandLine.UnmatchedArgumentException u ? u.getUnmatched()
+                : cmd.getUnmatchedArguments();
+        if (unmatched.isEmpty()) {
+            return e.getMessage();
+        }
+        boolean option = unmatched.getFirst().startsWith("-") && unmatched.getFirst().length() > 1;
+        // An unknown --name=value is about the name.
+        String first = option ? unmatched.getFirst().split("=", 2)[0] : unmatched.getFirst();
+        // A word where a command was expected: only the top level takes commands.
+        boolean command = !option && !cmd.getSubcommands().isEmpty() && cmd.getCommandSpec().parent() == null;
+        if (!option && !command) {
+            return "unexpected argument '" + first + "'";
+        }
+        String what = (option ? "unknown option '" : "unknown command '") + first + "'";
+        List<String> names = option
+                ? cmd.getCommandSpec().options().stream().flatMap(o -> Arrays.stream(o.names())).toList()
+                : List.copyOf(cmd.getSubcommands().keySet());
+        List<String> suggestions = nearest(first, names);
+        return suggestions.isEmpty() ? what : what + "; did you mean '" + String.join("' or '", suggestions) + "'?";
+    }
+
+    /**
+     * The names a mistyped word may have meant, nearest first, at most three: those it begins
+     * (an abbreviation) and those at most two edits away (one for words of three letters or
+     * less, none for a single letter).
+     */
+    static List<String> nearest(String typed, List<String> names) {
+        int letters = typed.replaceFirst("^-+", "").length();
+        int limit = letters <= 1 ? 0 : letters <= 3 ? 1 : 2;
+        return names.stream().distinct()
+                .filter(n -> n.length() > typed.length() && n.startsWith(typed) && !typed.matches("-*")
+                        || editDistance(typed, n) <= limit)
+                .sorted(Comparator.comparingInt((String n) -> editDistance(typed, n)).thenComparing(n -> n))
+                .limit(3).toList();
+    }
+
+    /** Levenshtein distance: insertions, deletions and substitutions, one each. */
+    static int editDistance(String a, String b) {
+        int[] previous = new int[b.length() + 1];
+        int[] current = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            previous[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int substitution = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                current[j] = Math.min(substitution, Math.min(previous[j], current[j - 1]) + 1);
+            }
+            int[] swap = previous;
+            previous = current;
+            current = swap;
+        }
+        return previous[b.length()];
     }
 
     /** --version: tickvm, Unicorn (if loadable) and Java. */

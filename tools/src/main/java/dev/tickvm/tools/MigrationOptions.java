@@ -52,8 +52,8 @@ final class MigrationOptions {
         long error = new DurationConverter().convert(negative ? e.substring(1) : e);
         long sourceNtp = source.getOrDefault("ntp-offset", 0L);
         destination.putIfAbsent("ntp-offset", sourceNtp + (negative ? -error : error));
-        String name = String.format("%s to %s, %s downtime, %s NTP error, %d vCPU%s", describe(source), describe(destination),
-                Durations.format(downtime), ntpError, vcpus, vcpus == 1 ? "" : "s");
+        String name = String.format("%s to %s, %s downtime, %s NTP error, %s", describe(source), describe(destination),
+                Durations.format(downtime), ntpError, Words.count(vcpus, "vCPU"));
         return new MigrationSetup(name, source, destination, vcpus, guestKhz, uptime, downtime, stagger, after);
     }
 

@@ -90,8 +90,8 @@ final class RestoreCommand implements Callable<Integer> {
                     VmOptions.sink(out), Progress.bar("restoring"));
             try (VirtualMachine machine = restored.vm()) {
                 SimulatedHost h = machine.host();
-                System.err.printf("tickvm: restored %s (%d vCPU%s, %s) on %s at true time %s with '%s'%n",
-                        machine.imageName(), machine.machine().vcpus().size(), machine.machine().vcpus().size() == 1 ? "" : "s",
+                System.err.printf("tickvm: restored %s (%s, %s) on %s at true time %s with '%s'%n",
+                        machine.imageName(), Words.count(machine.machine().vcpus().size(), "vCPU"),
                         file, h, Durations.format(h.trueNanos()), how.name());
                 long start = machine.machine().clock().nanos();
                 VmExit exit = runFor == null ? machine.run() : machine.run(Math.addExact(start, runFor));

@@ -42,12 +42,43 @@ class CommandLineErrorsTest {
 
     @Test
     void unknownSubcommandIsBadUsage() {
-        assertParseError(Cli.run("bogus"), "tickvm: Unmatched argument at index 0: 'bogus'", "tickvm");
+        assertParseError(Cli.run("bogus"), "tickvm: unknown command 'bogus'", "tickvm");
+    }
+
+    /** A mistyped command: the commands it is near, by edit distance or as an abbreviation. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "rn      | run",
+        "imgs    | images",
+        "hepl    | help",
+        "ins     | inspect",
+        "restor  | restore"})
+    void mistypedSubcommandGetsADidYouMean(String typed, String meant) {
+        assertParseError(Cli.run(typed), "tickvm: unknown command '" + typed + "'; did you mean '" + meant + "'?",
+                "tickvm");
     }
 
     @Test
     void extraArgumentToImagesIsBadUsage() {
-        assertParseError(Cli.run("images", "extra"), "tickvm: Unmatched argument at index 1: 'extra'", "tickvm images");
+        assertParseError(Cli.run("images", "extra"), "tickvm: unexpected argument 'extra'", "tickvm images");
+    }
+
+    /** picocli would report the missing --image; the typo that caused it is what to tell. */
+    @Test
+    void mistypedOptionIsReportedBeforeTheMissingRequiredOne() {
+        assertParseError(Cli.run("run", "--imag", "hello"),
+                "tickvm: unknown option '--imag'; did you mean '--image'?", "tickvm run");
+    }
+
+    @Test
+    void mistypedOptionWithAValueIsNamedWithoutTheValue() {
+        assertParseError(Cli.run("run", "--image", "hello", "--memry=32M"),
+                "tickvm: unknown option '--memry'; did you mean '--memory'?", "tickvm run");
+    }
+
+    @Test
+    void unknownOptionFarFromEveryOptionGetsNoSuggestion() {
+        assertParseError(Cli.run("run", "--image", "hello", "-x"), "tickvm: unknown option '-x'", "tickvm run");
     }
 
     @Test

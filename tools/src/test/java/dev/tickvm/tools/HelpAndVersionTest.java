@@ -2,6 +2,7 @@ package dev.tickvm.tools;
 
 import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tickvm.unicorn.Unicorn;
@@ -72,11 +73,30 @@ class HelpAndVersionTest {
         assertEquals(Cli.run("run", "--help").stdout(), viaHelp.stdout());
     }
 
+    /** No command is bad usage: a few lines on stderr, the commands and where to read more; exit 2. */
     @Test
-    void noArgumentsPrintsTheUsageAndExitsZero() {
+    void noArgumentsPrintsAShortUsageOnStderrAndExitsTwo() {
         Cli.Outcome o = Cli.run();
-        assertEquals(0, o.exitCode(), o::toString);
-        assertEquals(Cli.run("--help").stdout(), o.stdout());
+        assertAll(o.toString(),
+                () -> assertEquals(2, o.exitCode()),
+                () -> assertEquals("", o.stdout()),
+                () -> assertEquals(List.of(
+                        "Usage: tickvm [--verbose] [--unicorn-lib=PATH] COMMAND [ARGS...]",
+                        "Commands: run, restore, inspect, migrate, compare, images, demo, scenario, help",
+                        "Try './tickvm --help' for what they do, with examples, or './tickvm COMMAND --help'."),
+                        o.errLines()));
+    }
+
+    /** help takes a command name and -h only: the options every other command inherits are not its. */
+    @Test
+    void helpOfHelpListsOnlyItsOwnOptions() {
+        Cli.Outcome o = Cli.run("help", "--help");
+        assertAll(o.toString(),
+                () -> assertEquals(0, o.exitCode()),
+                () -> assertEquals("", o.stderr()),
+                () -> assertTrue(o.stdout().contains("Usage: tickvm help [-h] [COMMAND]\n")),
+                () -> assertFalse(o.stdout().contains("--unicorn-lib")),
+                () -> assertFalse(o.stdout().contains("--verbose")));
     }
 
     /**

@@ -35,7 +35,7 @@ class RunCommandTest {
                 () -> assertEquals(0, o.exitCode()),
                 () -> assertEquals("Hello from a tickvm guest on vCPU 0\n", o.stdout()),
                 () -> assertSummary(o, "tickvm: hello: guest exited with code 0 (1 vCPU, 0 trapped instructions, 155 blocks,"
-                        + " host time 2160 ns virtual, wall "));
+                        + " host time 2.16 us virtual, wall "));
     }
 
     @Test

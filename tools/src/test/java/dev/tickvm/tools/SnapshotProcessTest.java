@@ -37,9 +37,9 @@ class SnapshotProcessTest {
                 () -> assertTrue(first.stdout().lines().count() > 100 && rest.stdout().lines().count() > 100,
                         "saved in the middle of the run"),
                 // The two halves ran the blocks and the virtual time of the whole run.
-                () -> assertTrue(whole.stderr().contains("8,042,763 blocks, host time 16.6 ms virtual"), whole::toString),
+                () -> assertTrue(whole.stderr().contains("8,042,763 blocks, host time 16.573 ms virtual"), whole::toString),
                 () -> assertTrue(first.stderr().contains("3,890,000 blocks"), first::toString),
-                () -> assertTrue(rest.stderr().contains("4,152,763 blocks, host time 16.6 ms virtual"), rest::toString));
+                () -> assertTrue(rest.stderr().contains("4,152,763 blocks, host time 16.573 ms virtual"), rest::toString));
     }
 
     @Test
