@@ -1,5 +1,6 @@
 package dev.tickvm.scenario;
 
+import dev.tickvm.tools.TraceOptions;
 import dev.tickvm.unicorn.Unicorn;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -95,7 +96,9 @@ import picocli.CommandLine.Parameters;
             "Examples:",
             "  ./tickvm scenario scenarios/tsc_msrs_test.tvs",
             "  ./tickvm scenario scenarios/tsc_scaling_sync.tvs --json",
-            "  ./tickvm scenario scenarios/kvm_clock_test.tvs"})
+            "  ./tickvm scenario scenarios/kvm_clock_test.tvs",
+            "  ./tickvm scenario scenarios/kvm_clock_test.tvs --trace=kvm_set_clock,kvm_pvclock_update",
+            "  ./tickvm scenario scenarios/tsc_msrs_test.tvs --trace --trace-file tsc.trace   (docs/TRACE.md)"})
 public final class ScenarioCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "FILE", description = "The scenario file (.tvs).")
@@ -104,11 +107,14 @@ public final class ScenarioCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print a JSON report of every step instead of the text.")
     boolean json;
 
+    @CommandLine.Mixin
+    TraceOptions trace;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (!Files.isRegularFile(file)) {
@@ -131,12 +137,12 @@ public final class ScenarioCommand implements Callable<Integer> {
             return 2;
         }
         ScenarioRunner runner = new ScenarioRunner(this::unicorn);
-        ScenarioReport report = runner.run(scenario, step -> {
+        ScenarioReport report = trace.call(err, () -> runner.run(scenario, step -> {
             if (!json) {
                 out.println(ReportWriter.line(step));
                 out.flush();
             }
-        });
+        }));
         if (json) {
             out.println(ReportWriter.json(report));
         } else {
