@@ -2,6 +2,7 @@ package dev.tickvm.bench;
 
 import dev.tickvm.machine.Machine;
 import dev.tickvm.machine.VmExit;
+import dev.tickvm.trace.TraceFilter;
 import dev.tickvm.trace.TraceRecord;
 import dev.tickvm.trace.Tracer;
 import java.util.concurrent.TimeUnit;
@@ -23,7 +24,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * What the time trace (docs/TRACE.md) costs a trapped RDTSC: {@link TrapBench}'s PATCH loop with
  * the kvm layer ({@code KvmVcpu}) emulating the RDTSC instead of a bare counter, with tracing
  * off ({@link Tracer#OFF}: the hook is one branch) and on into a sink that counts and drops
- * every event (an event object and two host clock reads per trap, no formatting or output).
+ * every event (an event object and two host clock reads per trap, no formatting or output), and
+ * on with every line formatted and dropped (what a trace costs before any I/O).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -34,16 +36,23 @@ import org.openjdk.jmh.annotations.Warmup;
 public class TraceBench {
     static final int N = 200_000;
 
-    @Param({"off", "null-sink"})
+    @Param({"off", "null-sink", "lines"})
     public String tracing;
 
     private Machine machine;
     private long rounds;
     private long events;
+    /** What the "lines" variant formatted, so that the JIT cannot drop the formatting. */
+    public long chars;
 
     @Setup
     public void boot() {
-        Tracer tracer = tracing.equals("off") ? Tracer.OFF : new Tracer() {
+        Tracer tracer = tracing.equals("off") ? Tracer.OFF : tracing.equals("lines")
+                ? Tracer.lines(TraceFilter.ALL, line -> {
+                    events++;
+                    chars += line.length();
+                })
+                : new Tracer() {
             @Override
             public boolean enabled() {
                 return true;
