@@ -88,6 +88,46 @@ class KvmTraceTest {
     }
 
     @Test
+    void theTscOffsetAttributeAndAnUnstableHostsRebaseAndCatchUp() {
+        KvmVm vm = new KvmVm(host.withTscStable(false), (leaf, subleaf) -> new int[4],
+                Tracer.lines(TraceFilter.parse("kvm_write_tsc_offset,kvm_track_tsc"), lines::add));
+        KvmVcpu vcpu = vm.createVcpu();
+        vcpu.beforeEntry();
+        vcpu.afterExit();
+        lines.clear();
+        clock.advance(SECOND);
+        vcpu.setAttr(TscAttribute.GROUP_TSC_CTRL, TscAttribute.TSC_OFFSET, -1000);
+        vcpu.afterExit();
+        clock.advance(SECOND);
+        vcpu.beforeEntry();
+        assertEquals(List.of(
+                // The attribute's ioctl loads the vCPU: the rebase to last_guest_tsc (0, at t = 0).
+                "    vcpu-0 [000]     1.000000000: kvm_write_tsc_offset: vcpu=0 prev=0 next=-3000000000 true=1.000000000",
+                "    vcpu-0 [000]     1.000000000: kvm_write_tsc_offset: vcpu=0 prev=-3000000000 next=-1000 true=1.000000000",
+                "    vcpu-0 [000]     1.000000000: kvm_track_tsc: vcpu=0 nr_matched=0 online=1 use_master_clock=0 host_clocksource_tsc=0 true=1.000000000",
+                // The next entry: the rebase puts the TSC back at the write's 2,999,999,000 ...
+                "    vcpu-0 [000]     2.000000000: kvm_write_tsc_offset: vcpu=0 prev=-1000 next=-3000001000 true=2.000000000",
+                // ... and the time update catches it up by the raw clock's 999,999,940 ns since.
+                "    vcpu-0 [000]     2.000000000: kvm_write_tsc_offset: vcpu=0 prev=-3000001000 next=-1180 true=2.000000000"),
+                lines);
+    }
+
+    @Test
+    void tracingOffRecordsNothing() {
+        KvmVm vm = new KvmVm(host, (leaf, subleaf) -> new int[4]);
+        assertEquals(Tracer.OFF, vm.tracer());
+        vm.setTracer(Tracer.lines(TraceFilter.ALL, lines::add));
+        vm.setClock(new ClockData(5, 0, 0, 0));
+        assertEquals(List.of(
+                "       kvm [---]     0.000000000: kvm_update_master_clock: use_master_clock=0 host_clocksource_tsc=1 vcpus_matched=0 true=0.000000000",
+                "       kvm [---]     0.000000000: kvm_set_clock: clock=5 flags=0x0 realtime=0 result=5 true=0.000000000"),
+                lines);
+        vm.setTracer(Tracer.OFF);
+        vm.createVcpu().beforeEntry();
+        assertEquals(2, lines.size());
+    }
+
+    @Test
     void filtersTakeNamesAndPrefixes() {
         TraceFilter f = TraceFilter.parse("kvm_pvclock_update, tickvm_*");
         assertEquals(true, f.accepts("kvm_pvclock_update"));
