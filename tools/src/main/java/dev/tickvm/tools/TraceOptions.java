@@ -60,6 +60,10 @@ public final class TraceOptions {
                 try {
                     buffered.write(line);
                     buffered.write('\n');
+                    if (file == null) {
+                        // Lines on stderr come out in step with the command's own output.
+                        buffered.flush();
+                    }
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
