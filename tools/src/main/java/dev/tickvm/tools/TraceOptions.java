@@ -32,7 +32,9 @@ public final class TraceOptions {
                     + " them. FILTER is a comma-separated list of event names or prefixes ending in * (kvm_*,"
                     + " kvm_pvclock_update,kvm_set_clock); all events when omitted. Events: kvm_write_tsc_offset,"
                     + " kvm_update_master_clock, kvm_track_tsc, kvm_pvclock_update, kvm_msr, kvm_set_clock,"
-                    + " kvm_get_clock, kvm_request, kvm_request_serviced, tickvm_trap, tickvm_exit."})
+                    + " kvm_get_clock, kvm_request, kvm_request_serviced, tickvm_trap, tickvm_exit. A line is"
+                    + " 'TASK [CPU] HOST: EVENT: key=value... true=TRUE', TASK vcpu-N or kvm, HOST the host's"
+                    + " CLOCK_MONOTONIC and TRUE true time, both in seconds with 9 decimals."})
     String filter;
 
     @Option(names = "--trace-file", paramLabel = "FILE",
