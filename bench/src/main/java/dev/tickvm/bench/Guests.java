@@ -3,7 +3,11 @@ package dev.tickvm.bench;
 import dev.tickvm.bus.PortIoDevice;
 import dev.tickvm.cpu.BootLayout;
 import dev.tickvm.cpu.TrapMode;
+import dev.tickvm.host.SimulatedHost;
+import dev.tickvm.host.VirtualClock;
 import dev.tickvm.images.GuestImages;
+import dev.tickvm.kvm.KvmVm;
+import dev.tickvm.trace.Tracer;
 import dev.tickvm.machine.IoOutHandler;
 import dev.tickvm.machine.Machine;
 import dev.tickvm.memory.GuestMemory;
@@ -78,7 +82,25 @@ final class Guests {
         return machine(code, TrapMode.PATCH, (vcpu, out) -> new IoOutHandler.IoAction.Exit(out.value()));
     }
 
+    /**
+     * The PATCH-mode Machine of {@link #machine(byte[], TrapMode)} with the kvm layer as the trap
+     * emulator, as a tickvm VM has it: a {@link KvmVm} on a simulated host over the machine's
+     * clock, with its events going to {@code tracer}.
+     */
+    static Machine kvmMachine(byte[] code, Tracer tracer) {
+        VirtualClock clock = new VirtualClock();
+        KvmVm kvm = new KvmVm(SimulatedHost.standard("bench", clock), (leaf, subleaf) -> new int[4], tracer);
+        return builder(code, TrapMode.PATCH, (vcpu, out) -> IoOutHandler.IoAction.PAUSE)
+                .clock(clock)
+                .trapEmulators(i -> kvm.createVcpu())
+                .build();
+    }
+
     private static Machine machine(byte[] code, TrapMode mode, IoOutHandler onOut) {
+        return builder(code, mode, onOut).build();
+    }
+
+    private static Machine.Builder builder(byte[] code, TrapMode mode, IoOutHandler onOut) {
         PortIoDevice signal = PortIoDevice.doorbell();
         return Machine.builder()
                 .memorySize(MEMORY)
@@ -86,8 +108,7 @@ final class Guests {
                 .budget(Long.MAX_VALUE)
                 .device(EXIT_PORT, 1, signal)
                 .onIoOut(onOut)
-                .image(LOAD, LOAD, code)
-                .build();
+                .image(LOAD, LOAD, code);
     }
 
     /**

@@ -117,6 +117,13 @@ public final class Table {
                 "=> one trapped RDTSC, PATCH mode (loop minus baseline)");
         difference("TrapBench.loopIteration:FAULT", "TrapBench.loopIteration:NOP",
                 "=> one trapped RDTSC, FAULT mode (loop minus baseline)");
+        row("TraceBench.loopIteration:off", "same loop, PATCH, RDTSC by the kvm layer, trace off", 1, "ns/iter");
+        row("TraceBench.loopIteration:null-sink", "same loop, PATCH, kvm layer, trace on into a null sink", 1, "ns/iter");
+        row("TraceBench.loopIteration:lines", "same loop, PATCH, kvm layer, every line formatted, dropped", 1, "ns/iter");
+        difference("TraceBench.loopIteration:null-sink", "TraceBench.loopIteration:off",
+                "=> one traced trap, event built and dropped (on minus off)");
+        difference("TraceBench.loopIteration:lines", "TraceBench.loopIteration:off",
+                "=> one traced trap, line formatted and dropped (minus off)");
         row("RdtscLoopImageBench.reading", "rdtsc-loop image, per reading (PATCH, boot included)", 1, "ns/reading");
         System.out.println(line);
         row("GuestSpeedBench.instructions:machine", "guest instr/s, Machine, 1 vCPU (scheduler on)", 1e-6, "M/s");

@@ -1,5 +1,6 @@
 package dev.tickvm.scenario;
 
+import dev.tickvm.tools.TraceOptions;
 import dev.tickvm.unicorn.Unicorn;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -117,7 +118,9 @@ import picocli.CommandLine.Parameters;
             "  ./tickvm scenario scenarios/                       every shipped scenario, then a summary",
             "  ./tickvm scenario scenarios/ --tap --junit scenarios.xml   TAP on stdout, JUnit XML for CI",
             "  ./tickvm scenario scenarios/tsc_scaling_sync.tvs --json",
-            "  ./tickvm scenario scenarios/kvm_clock_test.tvs"})
+            "  ./tickvm scenario scenarios/kvm_clock_test.tvs",
+            "  ./tickvm scenario scenarios/kvm_clock_test.tvs --trace=kvm_set_clock,kvm_pvclock_update",
+            "  ./tickvm scenario scenarios/tsc_msrs_test.tvs --trace --trace-file tsc.trace   (docs/TRACE.md)"})
 public final class ScenarioCommand implements Callable<Integer> {
 
     @Parameters(arity = "1..*", paramLabel = "FILE|DIR",
@@ -136,6 +139,9 @@ public final class ScenarioCommand implements Callable<Integer> {
             description = "Also write JUnit XML: one testcase per file, a failure or an error for each that failed.")
     Path junit;
 
+    @CommandLine.Mixin
+    TraceOptions trace;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -145,7 +151,7 @@ public final class ScenarioCommand implements Callable<Integer> {
     private boolean started;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (json && tap) {
@@ -185,9 +191,12 @@ public final class ScenarioCommand implements Callable<Integer> {
         boolean text = !json && !tap;
         printed = false;
         List<ScenarioReport> reports = new ArrayList<>();
-        for (Path file : files) {
-            reports.add(runOne(file, text, out, err));
-        }
+        trace.call(err, () -> {
+            for (Path file : files) {
+                reports.add(runOne(file, text, out, err));
+            }
+            return null;
+        });
         if (json) {
             out.println(suite ? ReportWriter.json(reports) : ReportWriter.json(reports.getFirst()));
         } else if (tap) {

@@ -35,6 +35,9 @@ final class CompareCommand implements Callable<Integer> {
     @Mixin
     MigrationOptions migration;
 
+    @Mixin
+    TraceOptions trace;
+
     @Option(names = "--strategies", paramLabel = "NAME,...", split = ",",
             description = "The strategies to compare (default: all).")
     List<String> strategies;
@@ -50,12 +53,12 @@ final class CompareCommand implements Callable<Integer> {
     boolean json;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws Exception {
         List<RestoreStrategy> chosen = strategies == null ? RestoreStrategy.all()
                 : strategies.stream().map(RestoreStrategy::named).toList();
         var setup = migration.setup();
-        Comparison comparison = Comparison.run(Main.unicorn(), setup, chosen,
-                name -> System.err.println("tickvm: migrating with '" + name + "' ..."));
+        Comparison comparison = trace.call(new java.io.PrintWriter(System.err, true), () -> Comparison.run(Main.unicorn(),
+                setup, chosen, name -> System.err.println("tickvm: migrating with '" + name + "' ...")));
         PrintStream out = System.out;
         List<Path> written = noPlot ? List.of() : ComparisonPlot.write(comparison, plot);
         if (json) {

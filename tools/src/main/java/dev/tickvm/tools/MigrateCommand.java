@@ -22,10 +22,14 @@ import picocli.CommandLine.Option;
         footer = {"", "Examples:",
             "  ./tickvm migrate --strategy tsc-value",
             "  ./tickvm migrate --strategy stop --to tsc-khz=3000000 --downtime 2s --vcpus 2",
-            "  ./tickvm migrate --strategy offset-realtime --ntp-error -50ms --stagger 10ms"})
+            "  ./tickvm migrate --strategy offset-realtime --ntp-error -50ms --stagger 10ms",
+            "  ./tickvm migrate --strategy tsc-value --trace=kvm_write_tsc_offset,kvm_set_clock   (docs/TRACE.md)"})
 final class MigrateCommand implements Callable<Integer> {
     @Mixin
     MigrationOptions migration;
+
+    @Mixin
+    TraceOptions trace;
 
     @Option(names = "--strategy", paramLabel = "NAME", defaultValue = "stop",
             description = "stop, offset-realtime, tsc-value, clock-guest, firecracker-realtime or cloud-hypervisor "
@@ -36,9 +40,10 @@ final class MigrateCommand implements Callable<Integer> {
     Path plot;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws Exception {
         RestoreStrategy how = RestoreStrategy.named(strategy);
-        Comparison one = Comparison.run(Main.unicorn(), migration.setup(), List.of(how), name -> { });
+        Comparison one = trace.call(new java.io.PrintWriter(System.err, true),
+                () -> Comparison.run(Main.unicorn(), migration.setup(), List.of(how), name -> { }));
         PrintStream out = System.out;
         List<Path> written = plot == null ? List.of() : ComparisonPlot.write(one, plot);
         CompareCommand.print(one, written, out);

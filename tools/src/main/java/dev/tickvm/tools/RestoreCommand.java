@@ -32,6 +32,7 @@ import picocli.CommandLine.Parameters;
             "  ./tickvm run --image clockwatch --save-at 2s --snapshot cw.tvm",
             "  ./tickvm restore cw.tvm --downtime 10s --for 3s",
             "  ./tickvm restore cw.tvm --host tsc-khz=2500000 --for 1s      another host: another TSC",
+            "  ./tickvm restore cw.tvm --for 1s --trace=kvm_write_tsc_offset,kvm_set_clock   what the restore did (docs/TRACE.md)",
             "",
             "--host takes the keys of a scenario's host line, comma-separated: tsc-khz, tsc-hz, crystal-ppm,",
             "frac-bits, stable, tsc-scaling, tsc-at-boot, boot-epoch, ntp-offset, ntp-slew-ppb, tai-offset; the",
@@ -61,6 +62,9 @@ final class RestoreCommand implements Callable<Integer> {
     @Mixin
     VmOptions vm;
 
+    @Mixin
+    TraceOptions trace;
+
     /** The strategy names, for --help. */
     static final class Strategies implements Iterable<String> {
         @Override
@@ -70,7 +74,11 @@ final class RestoreCommand implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() throws IOException, SnapshotException {
+    public Integer call() throws Exception {
+        return trace.call(new java.io.PrintWriter(System.err, true), this::restoreAndRun);
+    }
+
+    private Integer restoreAndRun() throws IOException, SnapshotException {
         RestoreStrategy how = RestoreStrategy.named(strategy);
         Map<String, Long> overrides = HostSpec.parse(host);
         long wallStart = System.nanoTime();

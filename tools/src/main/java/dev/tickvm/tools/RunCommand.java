@@ -5,6 +5,7 @@ import dev.tickvm.machine.Machine;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import dev.tickvm.snapshot.SnapshotIoException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -22,6 +23,7 @@ import picocli.CommandLine.Option;
             "  ./tickvm run --image rdtsc-loop --clock real",
             "  ./tickvm run --image smp-hello --vcpus 8 --memory 32M",
             "  ./tickvm run --image ./my-guest.bin --budget 1000000",
+            "  ./tickvm run --image rdtsc-loop --trace=kvm_*,tickvm_exit   (the time trace, docs/TRACE.md)",
             "  ./tickvm run --image clockwatch --save-at 2s --snapshot cw.tvm   then: ./tickvm restore cw.tvm",
             "",
             "A raw image file is loaded and entered at 0x100000 with the boot protocol of",
@@ -46,6 +48,9 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     VmOptions vm;
 
+    @Mixin
+    TraceOptions trace;
+
     @Option(names = "--save-at", paramLabel = "DURATION", converter = DurationConverter.class,
             description = "Stop once this much host time has passed (10s, 500ms, ...), save the VM to --snapshot, exit.")
     Long saveAt;
@@ -55,7 +60,7 @@ final class RunCommand implements Callable<Integer> {
     Path snapshot;
 
     @Override
-    public Integer call() throws IOException, SnapshotIoException {
+    public Integer call() throws Exception {
         if ((saveAt == null) != (snapshot == null)) {
             throw new IllegalArgumentException("--save-at and --snapshot go together: when to save, and where");
         }
@@ -73,7 +78,8 @@ final class RunCommand implements Callable<Integer> {
         GuestRun.Result result;
         try (OutputStream out = vm.openSerial()) {
             PrintStream stdout = System.out;
-            result = run.run(VmOptions.sink(out), saveAt == null ? -1 : saveAt, snapshot);
+            result = trace.call(new PrintWriter(System.err, true),
+                    () -> run.run(VmOptions.sink(out), saveAt == null ? -1 : saveAt, snapshot));
             stdout.flush();
         }
         System.err.println("tickvm: " + guest.name() + ": " + result.summary(clock.name()));

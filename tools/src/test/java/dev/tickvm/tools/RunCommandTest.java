@@ -39,6 +39,20 @@ class RunCommandTest {
     }
 
     @Test
+    void traceGoesToStderrBeforeTheSummary() {
+        Cli.Outcome o = Cli.run("run", "--image", "hello", "--trace=kvm_write_tsc_offset,tickvm_*");
+        List<String> err = o.errLines();
+        assertAll(o.toString(),
+                () -> assertEquals(0, o.exitCode()),
+                () -> assertEquals("Hello from a tickvm guest on vCPU 0\n", o.stdout()),
+                () -> assertEquals(List.of(
+                        "    vcpu-0 [000]     0.000000000: kvm_write_tsc_offset: vcpu=0 prev=0 next=0 true=0.000000000",
+                        "    vcpu-0 [000]     0.000002160: tickvm_exit: vcpu=0 reason=io_out port=0xf4 rip=0x1000ad true=0.000002160"),
+                        err.subList(0, err.size() - 1)),
+                () -> assertTrue(err.getLast().startsWith("tickvm: hello: guest exited with code 0")));
+    }
+
+    @Test
     void smpHelloOnEightVcpusExitsZeroWithEightHellos() {
         Cli.Outcome o = Cli.run("run", "--image", "smp-hello", "--vcpus", "8");
         List<String> lines = o.outLines();

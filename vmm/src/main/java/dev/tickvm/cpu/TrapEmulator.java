@@ -41,4 +41,16 @@ public interface TrapEmulator {
     /** Called each time the vCPU leaves the guest at the end of a scheduling turn (a VM exit). */
     default void afterExit() {
     }
+
+    /**
+     * Whether the vCPU should report its traps and exits to {@link #trace} (docs/TRACE.md). The
+     * vCPU tests this before it builds an event, so tracing off costs one branch per trap.
+     */
+    default boolean tracing() {
+        return false;
+    }
+
+    /** Records a trap or exit event of this vCPU (called only when {@link #tracing()}). */
+    default void trace(dev.tickvm.trace.TraceEvent event) {
+    }
 }

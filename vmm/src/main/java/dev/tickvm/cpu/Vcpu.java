@@ -3,6 +3,7 @@ package dev.tickvm.cpu;
 import dev.tickvm.bus.PortIoBus;
 import dev.tickvm.host.HostClock;
 import dev.tickvm.memory.GuestMemory;
+import dev.tickvm.trace.TraceEvent;
 import dev.tickvm.unicorn.CpuModel;
 import dev.tickvm.unicorn.DescriptorRegister;
 import dev.tickvm.unicorn.Engine;
@@ -188,6 +189,15 @@ public final class Vcpu implements AutoCloseable {
             throw new IllegalStateException("vCPU " + id + " cannot run: " + runState);
         }
         VcpuExit exit = next(blockQuantum);
+        if (emulator.tracing()) {
+            String reason = switch (exit) {
+                case VcpuExit.Preempted _ -> "preempted";
+                case VcpuExit.Halted _ -> "hlt";
+                case VcpuExit.IoOut o -> "io_out port=0x" + Integer.toHexString(o.port());
+                case VcpuExit.Fault f -> "fault kind=" + f.kind();
+            };
+            emulator.trace(new TraceEvent.Exit(id, reason, rip));
+        }
         switch (exit) {
             case VcpuExit.Halted h -> runState = runState instanceof VcpuRunState.WakePending
                     ? VcpuRunState.RUNNABLE : VcpuRunState.HALTED;
@@ -361,6 +371,9 @@ public final class Vcpu implements AutoCloseable {
     /** Emulates one time instruction at {@code site}; returns an exit, or null to carry on. */
     private VcpuExit emulate(TrapKind kind, long site, int length) {
         traps++;
+        if (emulator.tracing()) {
+            emulator.trace(new TraceEvent.Trap(id, kind.name(), site));
+        }
         switch (kind) {
             case RDTSC -> setEdxEax(emulator.readTsc());
             case RDTSCP -> {

@@ -3,6 +3,7 @@ package dev.tickvm.kvm;
 import dev.tickvm.cpu.TrapEmulator;
 import dev.tickvm.cpu.UnknownMsrException;
 import dev.tickvm.host.SimulatedHost;
+import dev.tickvm.trace.TraceEvent;
 import java.util.EnumSet;
 
 /**
@@ -85,6 +86,9 @@ public final class KvmVcpu implements TrapEmulator {
             throw new UnknownMsrException(index, "not emulated by KVM here (#GP)");
         }
         long value = timeMsr(index);
+        if (vm.tracer.enabled()) {
+            traceMsr(false, false, index, value);
+        }
         enterGuest();
         return value;
     }
@@ -114,14 +118,14 @@ public final class KvmVcpu implements TrapEmulator {
                 // it. No clock update is requested, so until the next one the guest's kvmclock
                 // jumps with its TSC.
                 long adjustment = value - readTsc();
-                tscOffset += adjustment;
+                writeTscOffset(tscOffset + adjustment);
                 tscAdjust += adjustment;
             }
             case Msr.IA32_TSC_ADJUST -> {
                 // Here KVM does request an update, so that tsc_timestamp follows the offset.
-                tscOffset += value - tscAdjust;
+                writeTscOffset(tscOffset + value - tscAdjust);
                 tscAdjust = value;
-                makeRequest(KvmRequest.CLOCK_UPDATE);
+                makeRequest(KvmRequest.CLOCK_UPDATE, "kvm_set_msr_common");
             }
             case Msr.TSC_AUX -> {
                 if (value >>> 32 != 0 && vm.guestIntelCompatible()) {
@@ -137,7 +141,34 @@ public final class KvmVcpu implements TrapEmulator {
             }
             default -> throw new UnknownMsrException(index, "not emulated by KVM here (#GP)");
         }
+        if (vm.tracer.enabled()) {
+            traceMsr(true, false, index, value);
+        }
         enterGuest();
+    }
+
+    private void traceMsr(boolean write, boolean hostInitiated, int index, long value) {
+        vm.trace(id, new TraceEvent.Msr(id, write, hostInitiated, index, Msr.shortName(index), value));
+    }
+
+    /** Whether this vCPU's events are recorded (the VM's tracer is on). */
+    @Override
+    public boolean tracing() {
+        return vm.tracer.enabled();
+    }
+
+    /** Records an event of the vCPU half (a trap, an exit) at the host's time now. */
+    @Override
+    public void trace(TraceEvent event) {
+        vm.trace(id, event);
+    }
+
+    /** kvm_vcpu_write_tsc_offset: every change of the offset goes through here, and into the trace. */
+    private void writeTscOffset(long next) {
+        if (vm.tracer.enabled()) {
+            vm.trace(id, new TraceEvent.WriteTscOffset(id, tscOffset, next));
+        }
+        tscOffset = next;
     }
 
     /** A guest CPUID: an exit to KVM and back. */
@@ -161,7 +192,11 @@ public final class KvmVcpu implements TrapEmulator {
         if (!Msr.isTimeMsr(index)) {
             throw new KvmException(Errno.EINVAL, "KVM_GET_MSRS: " + Msr.name(index) + " is not supported");
         }
-        return timeMsr(index);
+        long value = timeMsr(index);
+        if (vm.tracer.enabled()) {
+            traceMsr(false, true, index, value);
+        }
+        return value;
     }
 
     /**
@@ -171,6 +206,9 @@ public final class KvmVcpu implements TrapEmulator {
      */
     public void setMsr(int index, long value) {
         ioctl();
+        if (vm.tracer.enabled() && (Msr.isTimeMsr(index))) {
+            traceMsr(true, true, index, value);
+        }
         switch (index) {
             case Msr.IA32_TSC -> synchronizeTsc(value, true);
             case Msr.IA32_TSC_ADJUST -> tscAdjust = value;
@@ -358,7 +396,7 @@ public final class KvmVcpu implements TrapEmulator {
         }
         long g = guestTscAt(vm.masterCycleNow);
         vm.kvmclockOffset = guest.nanosAt(g) - vm.masterKernelNs;
-        vm.requestAll(KvmRequest.CLOCK_UPDATE);
+        vm.requestAll(KvmRequest.CLOCK_UPDATE, "kvm_vcpu_ioctl_set_clock_guest");
     }
 
     /** The TSC Hz a (mul, shift) pvclock converts from: 1e9 * 2^32 / (mul * 2^shift), rounded down. */
@@ -436,7 +474,7 @@ public final class KvmVcpu implements TrapEmulator {
         vm.lastTscKhz = virtualTscKhz;
         vm.lastTscOffset = offset;
         lastGuestTsc = tsc;
-        tscOffset = offset;
+        writeTscOffset(offset);
         if (!matched) {
             vm.curTscGeneration++;
             vm.curTscNsec = now;
@@ -463,12 +501,12 @@ public final class KvmVcpu implements TrapEmulator {
     private void writeSystemTime(long value, boolean legacy, boolean hostInitiated) {
         if (id == 0 && !hostInitiated) {
             if (vm.bootVcpuRunsOldKvmclock != legacy) {
-                makeRequest(KvmRequest.MASTERCLOCK_UPDATE);
+                makeRequest(KvmRequest.MASTERCLOCK_UPDATE, "kvm_write_system_time");
             }
             vm.bootVcpuRunsOldKvmclock = legacy;
         }
         systemTimeMsr = value;
-        makeRequest(KvmRequest.GLOBAL_CLOCK_UPDATE);
+        makeRequest(KvmRequest.GLOBAL_CLOCK_UPDATE, "kvm_write_system_time");
     }
 
     /**
@@ -482,11 +520,14 @@ public final class KvmVcpu implements TrapEmulator {
             throw new KvmException(Errno.EINVAL, "KVM_KVMCLOCK_CTRL: vCPU " + id + " has no kvmclock page");
         }
         guestStoppedRequest = true;
-        makeRequest(KvmRequest.CLOCK_UPDATE);
+        makeRequest(KvmRequest.CLOCK_UPDATE, "kvm_set_guest_paused");
     }
 
-    /** kvm_make_request. */
-    void makeRequest(KvmRequest request) {
+    /** kvm_make_request, by the KVM function {@code by} (for the trace). */
+    void makeRequest(KvmRequest request, String by) {
+        if (vm.tracer.enabled()) {
+            vm.trace(id, new TraceEvent.Request(id, request.name(), by));
+        }
         requests.add(request);
     }
 
@@ -522,11 +563,11 @@ public final class KvmVcpu implements TrapEmulator {
         boolean unstable = !host.tscStable();
         if (!loaded || unstable) {
             if (unstable) {
-                tscOffset = lastGuestTsc - TscMath.scale(host.tsc(), tscRatio, host.fracBits());
+                writeTscOffset(lastGuestTsc - TscMath.scale(host.tsc(), tscRatio, host.fracBits()));
                 tscCatchup = true;
             }
             if (!vm.useMasterClock || !loaded) {
-                makeRequest(KvmRequest.GLOBAL_CLOCK_UPDATE);
+                makeRequest(KvmRequest.GLOBAL_CLOCK_UPDATE, "kvm_arch_vcpu_load");
             }
             loaded = true;
         }
@@ -553,7 +594,7 @@ public final class KvmVcpu implements TrapEmulator {
     private void exitToKvm() {
         lastGuestTsc = readTsc();
         if (tscAlwaysCatchup) {
-            makeRequest(KvmRequest.CLOCK_UPDATE);
+            makeRequest(KvmRequest.CLOCK_UPDATE, "vcpu_enter_guest");
         }
     }
 
@@ -569,14 +610,23 @@ public final class KvmVcpu implements TrapEmulator {
             return;
         }
         if (requests.remove(KvmRequest.MASTERCLOCK_UPDATE)) {
+            traceServiced(KvmRequest.MASTERCLOCK_UPDATE);
             vm.updateMasterclock();
         }
         if (requests.remove(KvmRequest.GLOBAL_CLOCK_UPDATE)) {
-            makeRequest(KvmRequest.CLOCK_UPDATE);
+            traceServiced(KvmRequest.GLOBAL_CLOCK_UPDATE);
+            makeRequest(KvmRequest.CLOCK_UPDATE, "kvm_gen_kvmclock_update");
             vm.scheduleClockUpdateWork(KvmVm.KVMCLOCK_UPDATE_DELAY_NANOS);
         }
         if (requests.remove(KvmRequest.CLOCK_UPDATE)) {
+            traceServiced(KvmRequest.CLOCK_UPDATE);
             guestTimeUpdate();
+        }
+    }
+
+    private void traceServiced(KvmRequest request) {
+        if (vm.tracer.enabled()) {
+            vm.trace(id, new TraceEvent.RequestServiced(id, request.name()));
         }
     }
 
@@ -612,7 +662,7 @@ public final class KvmVcpu implements TrapEmulator {
         if (tscCatchup) {
             long tsc = computeGuestTsc(kernelNs);
             if (Long.compareUnsigned(tsc, tscTimestamp) > 0) {
-                tscOffset += tsc - tscTimestamp;
+                writeTscOffset(tscOffset + tsc - tscTimestamp);
                 tscTimestamp = tsc;
             }
         }
@@ -625,6 +675,10 @@ public final class KvmVcpu implements TrapEmulator {
         guestStoppedRequest = false;
         pvclock = Pvclock.publish(vm.memory(), systemTimeMsr & ~1L, tscTimestamp, kernelNs + vm.kvmclockOffset, scale,
                 flags);
+        if (vm.tracer.enabled()) {
+            vm.trace(id, new TraceEvent.PvclockUpdate(id, pvclock.version(), pvclock.tscTimestamp(), pvclock.systemTime(),
+                    pvclock.mul(), pvclock.shift(), pvclock.flags()));
+        }
     }
 
     /** compute_guest_tsc: the generation's write plus the cycles of the raw ns since it. */

@@ -2,6 +2,9 @@ package dev.tickvm.kvm;
 
 import dev.tickvm.host.SimulatedHost;
 import dev.tickvm.memory.GuestMemory;
+import dev.tickvm.trace.TraceEvent;
+import dev.tickvm.trace.TraceRecord;
+import dev.tickvm.trace.Tracer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -17,6 +20,8 @@ public final class KvmVm {
     private final BiFunction<Integer, Integer, int[]> nativeCpuid;
     private final List<KvmVcpu> vcpus = new ArrayList<>();
     private long defaultTscKhz;
+    /** Where the time events go (docs/TRACE.md); hooks test {@code tracer.enabled()} first. */
+    Tracer tracer;
 
     // kvm_synchronize_tsc's VM-wide state (kvm->arch.*), see docs/TIME.md section 5.
     long lastTscNsec;
@@ -48,13 +53,34 @@ public final class KvmVm {
      *                    which the vCPUs extend with KVM's bits
      */
     public KvmVm(SimulatedHost host, BiFunction<Integer, Integer, int[]> nativeCpuid) {
+        this(host, nativeCpuid, Tracer.current());
+    }
+
+    /** As above, with the events going to {@code tracer} from the start. */
+    public KvmVm(SimulatedHost host, BiFunction<Integer, Integer, int[]> nativeCpuid, Tracer tracer) {
         this.host = host;
+        this.tracer = java.util.Objects.requireNonNull(tracer, "tracer");
         this.nativeCpuid = nativeCpuid;
         this.defaultTscKhz = host.tscKhz();
         // kvm_arch_init_vm: kvmclock reads 0 when the VM is created, and the first reference
         // finds no vCPU, so the master clock starts off.
         this.kvmclockOffset = -host.rawNanos();
         updateGtodCopy();
+    }
+
+    /** The tracer this VM's events go to ({@link Tracer#OFF} when not tracing). */
+    public Tracer tracer() {
+        return tracer;
+    }
+
+    /** Sends this VM's and its vCPUs' events to {@code tracer} from now on. */
+    public void setTracer(Tracer tracer) {
+        this.tracer = java.util.Objects.requireNonNull(tracer, "tracer");
+    }
+
+    /** Records {@code event} on {@code vcpu} ({@link TraceRecord#VM} for none) at the host's time now. Call it only when tracing. */
+    void trace(int vcpu, TraceEvent event) {
+        tracer.record(new TraceRecord(host.monotonicNanos(), host.trueNanos(), vcpu, event));
     }
 
     /** Gives the kvm layer guest RAM, for the pvclock pages and the wall clock it writes. */
@@ -158,7 +184,7 @@ public final class KvmVm {
     public void setPvclockMode(PvclockMode mode) {
         runDueWork();
         this.pvclockMode = mode;
-        requestAll(KvmRequest.CLOCK_UPDATE);
+        requestAll(KvmRequest.CLOCK_UPDATE, "set_pvclock_mode");
     }
 
     /** Whether the pvclock pages derive from one master reference now (kvm->arch.use_master_clock). */
@@ -176,6 +202,9 @@ public final class KvmVm {
         masterKernelNs = r.rawNanos();
         masterCycleNow = r.tsc();
         useMasterClock = allVcpusMatched() && host.tscStable() && !bootVcpuRunsOldKvmclock;
+        if (tracer.enabled()) {
+            trace(TraceRecord.VM, new TraceEvent.UpdateMasterClock(useMasterClock, host.tscStable(), allVcpusMatched()));
+        }
     }
 
     /** kvmclock_update_work's delay (KVMCLOCK_UPDATE_DELAY). */
@@ -183,9 +212,9 @@ public final class KvmVm {
     /** kvmclock_sync_work's period (KVMCLOCK_SYNC_PERIOD). */
     public static final long KVMCLOCK_SYNC_PERIOD_NANOS = 300_000_000_000L;
 
-    /** kvm_make_request on every vCPU. */
-    void requestAll(KvmRequest request) {
-        vcpus.forEach(v -> v.makeRequest(request));
+    /** kvm_make_request on every vCPU, by the KVM function {@code by} (for the trace). */
+    void requestAll(KvmRequest request, String by) {
+        vcpus.forEach(v -> v.makeRequest(request, by));
     }
 
     /**
@@ -228,7 +257,7 @@ public final class KvmVm {
         }
         if (updateWorkDue >= 0 && updateWorkDue <= now) {
             updateWorkDue = -1;
-            requestAll(KvmRequest.CLOCK_UPDATE);
+            requestAll(KvmRequest.CLOCK_UPDATE, "kvmclock_update_fn");
         }
     }
 
@@ -245,7 +274,7 @@ public final class KvmVm {
      */
     void updateMasterclock() {
         updateGtodCopy();
-        requestAll(KvmRequest.CLOCK_UPDATE);
+        requestAll(KvmRequest.CLOCK_UPDATE, "kvm_update_masterclock");
     }
 
     /**
@@ -257,8 +286,12 @@ public final class KvmVm {
      */
     void trackTscMatching(boolean newGeneration, KvmVcpu writer) {
         boolean usable = masterClockUsable();
+        if (tracer.enabled()) {
+            trace(writer.id(), new TraceEvent.TrackTsc(writer.id(), nrVcpusMatchedTsc, vcpus.size(), useMasterClock,
+                    host.tscStable()));
+        }
         if ((useMasterClock && newGeneration) || useMasterClock != usable) {
-            writer.makeRequest(KvmRequest.MASTERCLOCK_UPDATE);
+            writer.makeRequest(KvmRequest.MASTERCLOCK_UPDATE, "kvm_track_tsc_matching");
         }
     }
 
@@ -284,11 +317,14 @@ public final class KvmVm {
     public ClockData getClock() {
         runDueWork();
         SimulatedHost.Reading r = host.read();
-        if (useMasterClock) {
-            return new ClockData(kvmclockAt(r), ClockData.TSC_STABLE | ClockData.REALTIME | ClockData.HOST_TSC,
-                    r.realtimeNanos(), r.tsc());
+        ClockData data = useMasterClock
+                ? new ClockData(kvmclockAt(r), ClockData.TSC_STABLE | ClockData.REALTIME | ClockData.HOST_TSC,
+                        r.realtimeNanos(), r.tsc())
+                : new ClockData(kvmclockAt(r), 0, 0, 0);
+        if (tracer.enabled()) {
+            trace(TraceRecord.VM, new TraceEvent.GetClock(data.clock(), data.flags(), data.realtime(), data.hostTsc()));
         }
-        return new ClockData(kvmclockAt(r), 0, 0, 0);
+        return data;
     }
 
     /**
@@ -313,7 +349,10 @@ public final class KvmVm {
         }
         long nowRaw = useMasterClock ? masterKernelNs : host.rawNanos();
         kvmclockOffset = clock - nowRaw;
-        requestAll(KvmRequest.CLOCK_UPDATE);
+        if (tracer.enabled()) {
+            trace(TraceRecord.VM, new TraceEvent.SetClock(data.clock(), data.flags(), data.realtime(), clock));
+        }
+        requestAll(KvmRequest.CLOCK_UPDATE, "kvm_vm_ioctl_set_clock");
     }
 
     /** kvmclock_offset, for reports and tests. */

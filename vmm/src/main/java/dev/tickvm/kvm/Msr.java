@@ -24,7 +24,12 @@ public final class Msr {
 
     /** A name for messages, e.g. "IA32_TSC (0x10)". */
     public static String name(int msr) {
-        String name = switch (msr) {
+        return shortName(msr) + String.format(" (0x%x)", msr & 0xffff_ffffL);
+    }
+
+    /** The MSR's name without its index, e.g. "IA32_TSC"; "MSR" for one tickvm does not know. */
+    public static String shortName(int msr) {
+        return switch (msr) {
             case IA32_TSC -> "IA32_TSC";
             case IA32_TSC_ADJUST -> "IA32_TSC_ADJUST";
             case TSC_AUX -> "TSC_AUX";
@@ -34,6 +39,5 @@ public final class Msr {
             case KVM_SYSTEM_TIME_NEW -> "MSR_KVM_SYSTEM_TIME_NEW";
             default -> "MSR";
         };
-        return name + String.format(" (0x%x)", msr & 0xffff_ffffL);
     }
 }
