@@ -51,6 +51,14 @@ final class ScenarioParser {
     /** How deep loops may nest. */
     static final int MAX_LOOP_DEPTH = 4;
 
+    /**
+     * How deep parentheses may nest, and how many operators (binary, unary minus, ~) one line may
+     * hold: the parser and the evaluator recurse, so a hostile line (1,500 nested parentheses,
+     * 10,000 '+' or 100,000 '-') must be refused with a line:column error, not overflow the stack.
+     */
+    static final int MAX_PAREN_DEPTH = 64;
+    static final int MAX_OPERATORS = 1_000;
+
     /** Steps that need the VM but cannot fail the KVM way either: not inside expect-error. */
     private static final List<String> RUN_STATE_COMMANDS = List.of("pause", "resume", "save", "restore", "migrate",
             "sample");
@@ -125,6 +133,9 @@ final class ScenarioParser {
     private int lineNumber;
 
     private Cursor cur;
+    /** Open parentheses around the expression being read, and operators read so far on this line. */
+    private int parenDepth;
+    private int operators;
     /** How many statements the file has so far, loop bodies included: the next step's number - 1. */
     private int statements;
 
@@ -178,6 +189,8 @@ final class ScenarioParser {
     private void parseLine(String source, int lineNumber) {
         this.lineNumber = lineNumber;
         cur = new Cursor(source);
+        parenDepth = 0;
+        operators = 0;
         cur.skipSpaces();
         if (cur.atEnd()) {
             return;
@@ -1458,6 +1471,10 @@ final class ScenarioParser {
     }
 
     private Expr operand(String after, java.util.function.Supplier<Expr> next) {
+        if (++operators > MAX_OPERATORS) {
+            throw new Fail(cur.column() - after.length(), "more than " + MAX_OPERATORS + " operators on one line; split the"
+                    + " expression with let");
+        }
         cur.skipSpaces();
         if (cur.atEnd()) {
             throw new Fail(cur.column(), "unterminated expression after '" + after + "'");
@@ -1486,12 +1503,17 @@ final class ScenarioParser {
         }
         char c = cur.peek();
         if (c == '(') {
+            if (parenDepth == MAX_PAREN_DEPTH) {
+                throw new Fail(column, "parentheses nest more than " + MAX_PAREN_DEPTH + " deep");
+            }
             cur.pos++;
             cur.skipSpaces();
             if (cur.atEnd()) {
                 throw new Fail(cur.column(), "unterminated expression: missing ')' for the '(' at column " + column);
             }
+            parenDepth++;
             Expr inner = expression();
+            parenDepth--;
             cur.skipSpaces();
             if (!cur.accept(")")) {
                 throw new Fail(cur.column(), cur.atEnd()

@@ -802,4 +802,25 @@ class ScenarioParserTest {
                 () -> assertEquals("x.tvs:4:23: unknown variable 'y'",
                         error(PRELUDE + "sample host-tsc every y for 2s -> a.csv\n")));
     }
+
+    // ---- hostile expressions: refused at line:column, never a StackOverflowError ----------------
+
+    @Test
+    void parenthesesNestAtMost64Deep() {
+        String ok = "(".repeat(ScenarioParser.MAX_PAREN_DEPTH) + "x + 1" + ")".repeat(ScenarioParser.MAX_PAREN_DEPTH);
+        assertEquals(6, eval(ok));
+        // The 65th '(' is at column 9 + 64 of "let y = ((...".
+        assertEquals("x.tvs:4:73: parentheses nest more than 64 deep",
+                error(PRELUDE + "let y = " + "(".repeat(1_500) + "1" + ")".repeat(1_500) + "\n"));
+    }
+
+    @Test
+    void oneLineHoldsAtMostAThousandOperators() {
+        assertEquals(5 + 999, eval("x" + " + 1".repeat(999)));
+        assertEquals(5, eval("-".repeat(1_000) + "x"));
+        String plus = error(PRELUDE + "let y = 1" + "+1".repeat(10_000) + "\n");
+        assertEquals("x.tvs:4:2010: more than 1000 operators on one line; split the expression with let", plus);
+        String minus = error(PRELUDE + "let y = " + "-".repeat(100_000) + "1\n");
+        assertEquals("x.tvs:4:1009: more than 1000 operators on one line; split the expression with let", minus);
+    }
 }
