@@ -42,10 +42,16 @@ public sealed interface VmExit {
         };
     }
 
-    /** The process exit code a command line tool should use. */
+    /**
+     * The process exit code a command line tool should use: a guest's code 0..255 as it is (so 3,
+     * 4 and 5 are ambiguous, as with QEMU's isa-debug-exit), any other code 255, so that a non-zero
+     * code never wraps to 0 (256) and a negative one is not mistaken for a small positive one; 3
+     * when all vCPUs halted, 4 on a fault, 5 when the budget ran out, 0 when paused or stopped at a
+     * time.
+     */
     default int exitCode() {
         return switch (this) {
-            case Exited e -> e.code();
+            case Exited e -> e.code() >= 0 && e.code() <= 255 ? e.code() : 255;
             case Paused p -> 0;
             case TimeReached t -> 0;
             case AllHalted h -> 3;

@@ -17,6 +17,18 @@ class VmExitTest {
         assertEquals(5, new VmExit.BudgetExhausted(10, 0, 0x100000).exitCode());
     }
 
+    /** A process exit status has 8 bits: 256 must not become 0, nor -1 a plain 255 by accident. */
+    @Test
+    void guestCodesOutside0To255Exit255() {
+        assertEquals(0, new VmExit.Exited(0).exitCode());
+        assertEquals(255, new VmExit.Exited(255).exitCode());
+        assertEquals(255, new VmExit.Exited(256).exitCode());
+        assertEquals(255, new VmExit.Exited(512).exitCode());
+        assertEquals(255, new VmExit.Exited(-1).exitCode());
+        assertEquals(255, new VmExit.Exited(Integer.MIN_VALUE).exitCode());
+        assertEquals("guest exited with code 256", new VmExit.Exited(256).describe());
+    }
+
     @Test
     void describeIsOneLineForPeople() {
         assertEquals("guest exited with code 7", new VmExit.Exited(7).describe());
