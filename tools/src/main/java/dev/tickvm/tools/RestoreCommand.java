@@ -9,7 +9,6 @@ import dev.tickvm.vm.HostSpec;
 import dev.tickvm.vm.RestoreStrategy;
 import dev.tickvm.vm.VirtualMachine;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -83,7 +82,7 @@ final class RestoreCommand implements Callable<Integer> {
         RestoreStrategy how = RestoreStrategy.named(strategy);
         Map<String, Long> overrides = HostSpec.parse(host);
         long wallStart = System.nanoTime();
-        try (OutputStream out = vm.openSerial()) {
+        try (VmOptions.SerialFile out = vm.openSerial(file)) {
             PrintStream stdout = System.out;
             VirtualMachine.Restored restored = VirtualMachine.restore(Main.unicorn(), file, header -> {
                 Map<String, Long> settings = new LinkedHashMap<>(HostSpec.fromParameters(header.hostParameters()));
@@ -105,6 +104,9 @@ final class RestoreCommand implements Callable<Integer> {
                 long start = machine.machine().clock().nanos();
                 VmExit exit = runFor == null ? machine.run() : machine.run(Math.addExact(start, runFor));
                 stdout.flush();
+                if (out != null) {
+                    out.finish();
+                }
                 GuestRun.Result result = GuestRun.result(machine, exit, wallStart);
                 System.err.println("tickvm: " + machine.imageName() + ": " + result.summary("virtual"));
                 return exit.exitCode();

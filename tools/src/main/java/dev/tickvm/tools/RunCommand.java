@@ -3,7 +3,6 @@ package dev.tickvm.tools;
 import dev.tickvm.images.GuestImage;
 import dev.tickvm.machine.Machine;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import dev.tickvm.snapshot.SnapshotIoException;
@@ -77,11 +76,14 @@ final class RunCommand implements Callable<Integer> {
             run.vcpus(vcpus);
         }
         GuestRun.Result result;
-        try (OutputStream out = vm.openSerial()) {
+        try (VmOptions.SerialFile out = vm.openSerial(Path.of(image), snapshot)) {
             PrintStream stdout = System.out;
             result = trace.call(new PrintWriter(System.err, true),
                     () -> run.run(VmOptions.sink(out), saveAt == null ? -1 : saveAt, snapshot));
             stdout.flush();
+            if (out != null) {
+                out.finish();
+            }
         }
         System.err.println("tickvm: " + guest.name() + ": " + result.summary(clock.name()));
         if (snapshot != null && result.exit() instanceof dev.tickvm.machine.VmExit.TimeReached) {

@@ -1,6 +1,7 @@
 package dev.tickvm.tools;
 
 import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -81,6 +82,45 @@ class RunCommandTest {
                 () -> assertEquals("", o.stdout()),
                 () -> assertSummary(o, "tickvm: hello: guest exited with code 0"));
         assertEquals("Hello from a tickvm guest on vCPU 0\n", Files.readString(serial, StandardCharsets.UTF_8));
+    }
+
+    /** A run refused before the guest ran leaves the --serial file as it was (issue 11.6). */
+    @Test
+    void aRefusedRunLeavesTheSerialFileAlone(@TempDir Path dir) throws IOException {
+        Path keep = dir.resolve("keep.txt");
+        Files.writeString(keep, "yesterday's output\n");
+        Cli.Outcome o = Cli.run("run", "--image", "hello", "--vcpus", "65", "--serial", keep.toString());
+        assertEquals(2, o.exitCode(), o::toString);
+        assertEquals("yesterday's output\n", Files.readString(keep));
+        Cli.Outcome missing = Cli.run("run", "--image", "no-such-image", "--serial", keep.toString());
+        assertEquals(2, missing.exitCode(), missing::toString);
+        assertEquals("yesterday's output\n", Files.readString(keep));
+    }
+
+    /** --serial naming the image (or --snapshot) is refused; the image is not overwritten. */
+    @Test
+    void serialOntoTheImageIsRefused(@TempDir Path dir) throws IOException {
+        Path image = dir.resolve("exit42.bin");
+        byte[] code = HexFormat.of().parseHex("b82a000000e7f4");
+        Files.write(image, code);
+        Cli.Outcome o = Cli.run("run", "--image", image.toString(), "--serial", image.toString());
+        assertAll(o.toString(),
+                () -> assertEquals(2, o.exitCode()),
+                () -> assertEquals(List.of("tickvm: --serial " + image + " is also the command's input " + image
+                        + "; writing the guest's output there would destroy it"), o.errLines()));
+        assertArrayEquals(code, Files.readAllBytes(image));
+    }
+
+    /** A guest that prints nothing still leaves an empty file, not the previous run's output. */
+    @Test
+    void aSilentGuestEmptiesTheSerialFile(@TempDir Path dir) throws IOException {
+        Path image = dir.resolve("exit42.bin");
+        Files.write(image, HexFormat.of().parseHex("b82a000000e7f4"));
+        Path serial = dir.resolve("serial.txt");
+        Files.writeString(serial, "yesterday's output\n");
+        Cli.Outcome o = Cli.run("run", "--image", image.toString(), "--serial", serial.toString());
+        assertEquals(42, o.exitCode(), o::toString);
+        assertEquals(0, Files.size(serial));
     }
 
     @Test

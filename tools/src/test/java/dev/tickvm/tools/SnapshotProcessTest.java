@@ -63,10 +63,18 @@ class SnapshotProcessTest {
         byte[] bytes = Files.readAllBytes(dir.resolve("c.tvm"));
         bytes[600] ^= 0x40;
         Files.write(dir.resolve("bad.tvm"), bytes);
-        ChildJvm.Outcome bad = ChildJvm.tickvm(dir, "restore", "bad.tvm");
+        // A --serial file is left as it was (issue 11.6); --serial onto the snapshot is refused.
+        Files.writeString(dir.resolve("keep.txt"), "yesterday's output\n");
+        ChildJvm.Outcome bad = ChildJvm.tickvm(dir, "restore", "bad.tvm", "--serial", "keep.txt");
         assertEquals(1, bad.exitCode(), bad::toString);
         assertEquals("", bad.stdout());
         assertTrue(bad.stderr().contains("CRC32C"), bad::toString);
+        assertEquals("yesterday's output\n", Files.readString(dir.resolve("keep.txt")));
+        ChildJvm.Outcome onto = ChildJvm.tickvm(dir, "restore", "c.tvm", "--serial", "c.tvm");
+        assertEquals(2, onto.exitCode(), onto::toString);
+        assertEquals("tickvm: --serial c.tvm is also the command's input c.tvm; writing the guest's output there"
+                + " would destroy it\n", onto.stderr());
+        assertEquals(0, ChildJvm.tickvm(dir, "inspect", "c.tvm").exitCode(), "c.tvm intact");
         ChildJvm.Outcome badInspect = ChildJvm.tickvm(dir, "inspect", "bad.tvm");
         assertEquals(1, badInspect.exitCode(), badInspect::toString);
         assertTrue(badInspect.stdout().contains("problem: "), badInspect::toString);
