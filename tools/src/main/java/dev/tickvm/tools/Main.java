@@ -1,6 +1,7 @@
 package dev.tickvm.tools;
 
 import dev.tickvm.unicorn.Unicorn;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -98,7 +99,18 @@ public final class Main implements Callable<Integer> {
         unicornLibrary = null;
         warned = false;
         CommandLine cl = commandLine();
-        return cl.execute(args);
+        // One writer for every command, over System.out: a PrintStream never throws, so a closed
+        // pipe or a full disk shows only in its error flag, checked once the command is done.
+        PrintWriter out = new PrintWriter(System.out, true);
+        cl.setOut(out);
+        int code = cl.execute(args);
+        out.flush();
+        if (System.out.checkError()) {
+            System.err.println("tickvm: could not write to stdout (a closed pipe or a full disk); the output is"
+                    + " incomplete");
+            return code == 0 ? 1 : code;
+        }
+        return code;
     }
 
     static CommandLine commandLine() {
@@ -110,6 +122,11 @@ public final class Main implements Callable<Integer> {
                     || parsed.subcommands().stream().anyMatch(p -> p.matchedOptionValue("--verbose", false));
             if (verbose) {
                 e.printStackTrace(cmd.getErr());
+            }
+            for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+                if (cause instanceof VmOptions.StdoutGone) {
+                    return 1; // execute() reports it, after the command
+                }
             }
             String message = e.getMessage() == null ? e.toString() : e.getMessage();
             cmd.getErr().println("tickvm: " + message);

@@ -86,14 +86,33 @@ final class VmOptions {
         }
     }
 
+    /**
+     * A guest byte to stdout. At each line's end the stream is flushed and its error flag read:
+     * once stdout is gone (a reader such as 'head' closed the pipe) the run ends then, instead of
+     * running on to its end with its output dropped.
+     */
+    private static void toStdout(int b) {
+        System.out.write(b);
+        if (b == '\n' && System.out.checkError()) {
+            throw new StdoutGone();
+        }
+    }
+
     /** Where the guest's bytes go: {@code file} if open, else stdout. */
     static IntConsumer sink(OutputStream file) {
-        return file == null ? System.out::write : b -> {
+        return file == null ? VmOptions::toStdout : b -> {
             try {
                 file.write(b);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
         };
+    }
+
+    /** Thrown out of the guest's run when stdout is gone; Main says so once, in its own words. */
+    static final class StdoutGone extends UncheckedIOException {
+        StdoutGone() {
+            super(new IOException("stdout is closed or full: the guest's output has nowhere to go"));
+        }
     }
 }
