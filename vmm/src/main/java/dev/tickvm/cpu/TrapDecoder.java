@@ -5,9 +5,11 @@ package dev.tickvm.cpu;
  * guest fault. Unicorn bug 1883 hides the exception vector after the second trap, so the bytes
  * are the only evidence.
  *
- * <p>Accepted: any legacy prefixes except LOCK (which makes all of these #UD on hardware) and
- * one REX prefix, then 0F 31 (RDTSC), 0F 01 F9 (RDTSCP), 0F 32 (RDMSR), 0F 30 (WRMSR) or F4
- * (HLT). Operand-size and REX.W prefixes do not change what these instructions do.
+ * <p>Accepted: any run of legacy and REX prefixes except LOCK (which makes all of these #UD on
+ * hardware), then 0F 31 (RDTSC), 0F 01 F9 (RDTSCP), 0F 32 (RDMSR), 0F 30 (WRMSR) or F4 (HLT),
+ * within x86's 15 bytes. A REX counts only right before the opcode, so an earlier one (48 48 0F
+ * 31) is ignored as hardware ignores it; operand-size and REX.W prefixes do not change what
+ * these instructions do anyway.
  */
 public final class TrapDecoder {
     /** x86's architectural maximum instruction length. */
@@ -20,13 +22,10 @@ public final class TrapDecoder {
     public static Trap decode(byte[] code) {
         int i = 0;
         int n = Math.min(code.length, MAX_INSTRUCTION_LENGTH);
-        while (i < n && isLegacyPrefix(code[i] & 0xff)) {
+        while (i < n && (isLegacyPrefix(code[i] & 0xff) || (code[i] & 0xf0) == 0x40)) {
             if ((code[i] & 0xff) == 0xf0) {
                 return null;
             }
-            i++;
-        }
-        if (i < n && (code[i] & 0xf0) == 0x40) {
             i++;
         }
         if (i >= n) {

@@ -310,9 +310,13 @@ public final class Vcpu implements AutoCloseable {
         }
     }
 
-    /** INT n and INT3/INTO arrive with RIP after the instruction; a guest cannot take them. */
+    /**
+     * INT n and INT3/INTO arrive with RIP after the instruction; a guest cannot take them. A
+     * patched site's INT 0xf0+n never gets here (the interrupt hook emulates it and leaves the
+     * vector unset), so one that does is the guest's own INT 0xf0+n at an unpatched address.
+     */
     private static boolean isSoftwareInterrupt(int vector) {
-        return vector >= 32 && PatchTable.kindOf(vector) == null || vector == 3 || vector == 4;
+        return vector >= 32 || vector == 3 || vector == 4;
     }
 
     private VcpuExit.Fault softwareInterruptFault(long after) {
@@ -346,6 +350,14 @@ public final class Vcpu implements AutoCloseable {
         } else {
             Trap trap = TrapDecoder.decode(memory.readAvailable(at, TrapDecoder.MAX_INSTRUCTION_LENGTH));
             if (trap == null) {
+                if (vector >= 0 && vector < 32 && at >= 2 && memory.contains(at - 2, 2)
+                        && (memory.readByte(at - 2) & 0xff) == 0xcd && (memory.readByte(at - 1) & 0xff) == vector) {
+                    // INT 0..31 (INT 0x0d, INT 0) raises the vector of an exception, but with RIP
+                    // past it: report it where it is. A real exception of that vector right after
+                    // bytes CD vv would be misplaced by two bytes; either way the VM ends.
+                    rip = at;
+                    return softwareInterruptFault(at);
+                }
                 rip = at;
                 FaultKind fault = vector == 6 ? FaultKind.INVALID_OPCODE : FaultKind.CPU_EXCEPTION;
                 String detail = vector >= 0 ? "" : at == 0 ? "execution reached address 0"

@@ -13,6 +13,7 @@ import dev.tickvm.images.GuestImages;
 import dev.tickvm.testing.Guests;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -117,6 +118,32 @@ class GuestFaultTest {
         assertEquals(FaultKind.CPU_EXCEPTION, f.kind());
         assertEquals(0x80, f.vector());
         assertEquals("software interrupt 0x80: a guest cannot take interrupts under Unicorn", f.detail());
+    }
+
+    /**
+     * The guest's own INT 0xf0..0xf3 (the vectors of patched sites) at an unpatched address is
+     * the guest's interrupt, like any other: it was skipped, and the instruction after it run.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"cdf0 0f31 f4", "cdf0 f4", "cdf3 0f32 f4"})
+    void theGuestsOwnIntF0IsAFaultAtIt(String hex) {
+        VcpuExit.Fault f = runToFault(hex);
+        assertEquals(FaultKind.CPU_EXCEPTION, f.kind());
+        assertEquals(Guests.LOAD, f.rip());
+        assertEquals(Guests.hex(hex.substring(0, 4))[1] & 0xff, f.vector());
+        assertEquals(String.format("software interrupt 0x%x: a guest cannot take interrupts under Unicorn", f.vector()),
+                f.detail());
+    }
+
+    /** INT 0x0d and INT 0 raise an exception's vector with RIP past them: reported at the INT. */
+    @ParameterizedTest
+    @ValueSource(strings = {"cd0d 90 f4", "cd00 90 f4"})
+    void intOfAnExceptionVectorIsReportedAtTheInt(String hex) {
+        VcpuExit.Fault f = runToFault(hex);
+        assertEquals(Guests.LOAD, f.rip(), f::toString);
+        assertEquals(Guests.hex(hex.substring(0, 4))[1] & 0xff, f.vector());
+        assertEquals(String.format("software interrupt 0x%x: a guest cannot take interrupts under Unicorn", f.vector()),
+                f.detail());
     }
 
     @Test
