@@ -51,6 +51,8 @@ public final class Machine implements AutoCloseable {
     private int next;
     /** Sum of every vCPU's blocks, kept as they run rather than summed on each turn. */
     private long usedBlocks;
+    /** The vCPU whose turn ran the last block, or -1 before any has run. */
+    private int lastRan = -1;
 
     private Machine(Builder b) {
         this.unicorn = b.unicorn != null ? b.unicorn : Unicorn.get();
@@ -225,7 +227,8 @@ public final class Machine implements AutoCloseable {
                 return new VmExit.AllHalted();
             }
             if (usedBlocks >= budget) {
-                Vcpu v = vcpus.get(next);
+                // The vCPU that ran the budget's last block, not the one whose turn is next.
+                Vcpu v = vcpus.get(lastRan >= 0 ? lastRan : next);
                 return new VmExit.BudgetExhausted(usedBlocks, v.id(), v.rip());
             }
             if (clock.nanos() >= untilNanos) {
@@ -236,6 +239,9 @@ public final class Machine implements AutoCloseable {
             next = (current + 1) % n;
             long before = vcpu.blocks();
             VcpuExit exit = vcpu.run(Math.min(quantum, budget - usedBlocks));
+            if (vcpu.blocks() > before) {
+                lastRan = current;
+            }
             usedBlocks += vcpu.blocks() - before;
             VmExit end = switch (exit) {
                 case VcpuExit.Preempted p -> null;

@@ -83,6 +83,24 @@ class SchedulerTest {
         }
     }
 
+    /**
+     * The budget's message names the vCPU that ran its last block: vCPU 0 spent all 100 in its
+     * first turn, and vCPU 1, next in line, had not run (it was named before).
+     */
+    @Test
+    void budgetNamesTheVcpuThatRanTheLastBlock() {
+        try (Machine m = Guests.builder(Guests.hex("ebfe"), new Guests.Capture()).vcpus(2).budget(100).quantum(100)
+                .build()) {
+            assertEquals(new VmExit.BudgetExhausted(100, 0, Guests.LOAD), m.run());
+            assertEquals(100L, m.vcpus().get(0).blocks());
+            assertEquals(0L, m.vcpus().get(1).blocks());
+        }
+        try (Machine m = Guests.builder(Guests.hex("ebfe"), new Guests.Capture()).vcpus(2).budget(150).quantum(100)
+                .build()) {
+            assertEquals(new VmExit.BudgetExhausted(150, 1, Guests.LOAD), m.run());
+        }
+    }
+
     @Test
     void budgetEndsARunawayGuestAfterExactlyThatManyBlocks() {
         GuestImage image = GuestImages.require("fault-loop");
