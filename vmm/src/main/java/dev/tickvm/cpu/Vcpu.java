@@ -46,6 +46,9 @@ public final class Vcpu implements AutoCloseable {
     private final RegisterBatch raxRcxRdx;
     private final TrapMode mode;
     private final PatchTable patches;
+    /** The block running now (SYSENTER, which ends its block, is found from it). */
+    private long blockAddress;
+    private int blockSize;
 
     private VcpuRunState runState;
     private long rip;
@@ -138,6 +141,8 @@ public final class Vcpu implements AutoCloseable {
             engine.onPortIn(this::onPortIn);
             engine.onPortOut(this::onPortOut);
             engine.onCpuid(this::onCpuid);
+            engine.onSyscall(this::onSyscall);
+            engine.onSysenter(this::onSysenter);
             engine.onUnmappedAccess(this::onUnmapped);
             raxRdx = engine.batch(X86Register.RAX, X86Register.RDX);
             raxRcxRdx = engine.batch(X86Register.RAX, X86Register.RCX, X86Register.RDX);
@@ -486,6 +491,32 @@ public final class Vcpu implements AutoCloseable {
         engine.stop();
     }
 
+    /**
+     * SYSCALL: Unicorn would skip it. The guest runs at CPL3 with EFER.SCE clear, where hardware
+     * raises #UD; with no kernel to take it, the VM ends there.
+     */
+    private void onSyscall() {
+        long at = engine.read(X86Register.RIP);
+        byte[] bytes = memory.readAvailable(at, TrapDecoder.MAX_INSTRUCTION_LENGTH);
+        exits++;
+        exitQueue.add(new VcpuExit.Fault(FaultKind.INVALID_OPCODE, at, 6, bytes,
+                "SYSCALL raises #UD here (EFER.SCE clear, no kernel to enter); Unicorn would have skipped it"));
+        engine.stop();
+    }
+
+    /**
+     * SYSENTER: Unicorn would jump to SYSENTER_EIP although SYSENTER_CS is 0, where hardware
+     * raises #GP(0). The hook's RIP is stale, but SYSENTER ends its block: the block's last bytes.
+     */
+    private void onSysenter() {
+        long at = blockAddress + blockSize - 2;
+        byte[] bytes = memory.readAvailable(at, TrapDecoder.MAX_INSTRUCTION_LENGTH);
+        exits++;
+        exitQueue.add(new VcpuExit.Fault(FaultKind.CPU_EXCEPTION, at, 13, bytes,
+                "SYSENTER with SYSENTER_CS 0 raises #GP (no kernel to enter); Unicorn would have jumped to SYSENTER_EIP"));
+        engine.stop();
+    }
+
     private void onBlock(long address, int size) {
         // Unicorn does not run a block whose hook stopped the engine: count only blocks that run.
         if (blocks >= stopAtBlock || stopRequested) {
@@ -496,6 +527,8 @@ public final class Vcpu implements AutoCloseable {
             return;
         }
         blocks++;
+        blockAddress = address;
+        blockSize = size;
         // If Unicorn aborts the process translating the next block, this is the last word.
         CrashRecord.resume(id, address);
     }

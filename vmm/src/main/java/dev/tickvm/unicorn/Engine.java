@@ -34,6 +34,8 @@ public final class Engine implements AutoCloseable {
     private static final int INSN_IN = 218;
     private static final int INSN_OUT = 500;
     private static final int INSN_CPUID = 113;
+    private static final int INSN_SYSCALL = 699;
+    private static final int INSN_SYSENTER = 700;
     private static final int REG_FP0 = 82;
     private static final int REG_XMM0 = 122;
     private static final int REG_MSR = 248;
@@ -48,6 +50,8 @@ public final class Engine implements AutoCloseable {
     private static final MethodHandle ON_IN;
     private static final MethodHandle ON_OUT;
     private static final MethodHandle ON_CPUID;
+    private static final MethodHandle ON_SYSCALL;
+    private static final MethodHandle ON_SYSENTER;
     private static final MethodHandle ON_UNMAPPED;
 
     static {
@@ -63,6 +67,10 @@ public final class Engine implements AutoCloseable {
                     int.class, int.class, int.class, MemorySegment.class));
             ON_CPUID = lookup.findVirtual(Upcalls.class, "cpuid",
                     MethodType.methodType(int.class, MemorySegment.class, MemorySegment.class));
+            ON_SYSCALL = lookup.findVirtual(Upcalls.class, "syscall",
+                    MethodType.methodType(void.class, MemorySegment.class, MemorySegment.class));
+            ON_SYSENTER = lookup.findVirtual(Upcalls.class, "sysenter",
+                    MethodType.methodType(void.class, MemorySegment.class, MemorySegment.class));
             ON_UNMAPPED = lookup.findVirtual(Upcalls.class, "unmapped", MethodType.methodType(boolean.class,
                     MemorySegment.class, int.class, long.class, int.class, long.class, MemorySegment.class));
         } catch (ReflectiveOperationException e) {
@@ -396,6 +404,24 @@ public final class Engine implements AutoCloseable {
         addHook(HOOK_INSN, ON_CPUID, FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), INSN_CPUID);
     }
 
+    /** SYSCALL, which Unicorn would otherwise skip as a no-op; RIP is at it during the hook. */
+    public void onSyscall(SyscallHook hook) {
+        once(upcalls.syscall, "a SYSCALL");
+        upcalls.syscall = hook;
+        addHook(HOOK_INSN, ON_SYSCALL, FunctionDescriptor.ofVoid(ADDRESS, ADDRESS), INSN_SYSCALL);
+    }
+
+    /**
+     * SYSENTER, which Unicorn would otherwise run even with SYSENTER_CS 0. Measured: RIP during
+     * this hook is the start of the translated block, not the SYSENTER; SYSENTER ends its block,
+     * so it is the block's last two bytes.
+     */
+    public void onSysenter(SyscallHook hook) {
+        once(upcalls.sysenter, "a SYSENTER");
+        upcalls.sysenter = hook;
+        addHook(HOOK_INSN, ON_SYSENTER, FunctionDescriptor.ofVoid(ADDRESS, ADDRESS), INSN_SYSENTER);
+    }
+
     /** The hook only observes: Unicorn then stops with the matching *_UNMAPPED error. */
     public void onUnmappedAccess(UnmappedAccessHook hook) {
         once(upcalls.unmapped, "an unmapped-access");
@@ -431,6 +457,8 @@ public final class Engine implements AutoCloseable {
         PortInHook in;
         PortOutHook out;
         CpuidHook cpuid;
+        SyscallHook syscall;
+        SyscallHook sysenter;
         UnmappedAccessHook unmapped;
 
         void interrupt(MemorySegment uc, int vector, MemorySegment user) {
@@ -473,6 +501,22 @@ public final class Engine implements AutoCloseable {
                 fail(t);
             }
             return false;
+        }
+
+        void syscall(MemorySegment uc, MemorySegment user) {
+            try {
+                syscall.onSyscall();
+            } catch (Throwable t) {
+                fail(t);
+            }
+        }
+
+        void sysenter(MemorySegment uc, MemorySegment user) {
+            try {
+                sysenter.onSyscall();
+            } catch (Throwable t) {
+                fail(t);
+            }
         }
 
         int cpuid(MemorySegment uc, MemorySegment user) {

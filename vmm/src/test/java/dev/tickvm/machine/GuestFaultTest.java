@@ -146,6 +146,42 @@ class GuestFaultTest {
                 f.detail());
     }
 
+    /**
+     * A Unicorn quirk a guest can see, pinned here and written down in docs/ARCHITECTURE.md: an
+     * access to a non-canonical address is not #GP but reaches the canonical address with bits
+     * 63:48 dropped (a store to 0x8000000000200000 lands at 0x200000).
+     */
+    @Test
+    void aNonCanonicalStoreAliasesTheLowAddress() {
+        // movabs rax, 0x8000000000200000; mov dword [rax], 42; mov eax, [0x200000]; out 0xf4, eax
+        byte[] code = Guests.hex("48b80000200000000080 c7002a000000 8b042500002000 e7f4");
+        try (Machine m = Guests.builder(code, new Guests.Capture()).build()) {
+            assertEquals(new VmExit.Exited(42), m.run());
+        }
+    }
+
+    /** SYSCALL was a no-op under Unicorn; at CPL3 with EFER.SCE clear it is #UD. */
+    @Test
+    void syscallIsAnInvalidOpcode() {
+        VcpuExit.Fault f = runToFault("90 0f05 f4");
+        assertEquals(FaultKind.INVALID_OPCODE, f.kind());
+        assertEquals(Guests.LOAD + 1, f.rip());
+        assertEquals(6, f.vector());
+        assertEquals("SYSCALL raises #UD here (EFER.SCE clear, no kernel to enter); Unicorn would have skipped it",
+                f.detail());
+    }
+
+    /** SYSENTER with SYSENTER_CS 0 is #GP(0) on hardware; Unicorn jumped to SYSENTER_EIP (0). */
+    @Test
+    void sysenterIsAGeneralProtectionFault() {
+        VcpuExit.Fault f = runToFault("90 0f34 f4");
+        assertEquals(FaultKind.CPU_EXCEPTION, f.kind());
+        assertEquals(Guests.LOAD + 1, f.rip());
+        assertEquals(13, f.vector());
+        assertEquals("SYSENTER with SYSENTER_CS 0 raises #GP (no kernel to enter); Unicorn would have jumped to"
+                + " SYSENTER_EIP", f.detail());
+    }
+
     @Test
     void int80FaultIsReportedAtTheIntInstruction() {
         VcpuExit.Fault f = runToFault("cd80 90 90 f4");
