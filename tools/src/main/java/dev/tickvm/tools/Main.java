@@ -51,6 +51,9 @@ public final class Main implements Callable<Integer> {
 
     private static Path unicornLibrary;
 
+    @Option(names = "--json", description = "With --version: the versions as one JSON object (docs/JSON.md).")
+    boolean json;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -121,6 +124,20 @@ public final class Main implements Callable<Integer> {
         for (String name : List.of("--verbose", "--unicorn-lib")) {
             help.remove(help.findOption(name));
         }
+        // --version --json (on any command that has --json): the versions as JSON, not as lines.
+        cl.setExecutionStrategy(parsed -> {
+            for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
+                if (p.isVersionHelpRequested() && p.hasMatchedOption("--json")) {
+                    try {
+                        Json.print(Version.json(), System.out);
+                    } catch (java.io.IOException e) {
+                        throw new CommandLine.ExecutionException(p.commandSpec().commandLine(), e.getMessage(), e);
+                    }
+                    return 0;
+                }
+            }
+            return new CommandLine.RunLast().execute(parsed);
+        });
         cl.setParameterExceptionHandler((e, args) -> {
             CommandLine cmd = e.getCommandLine();
             cmd.getErr().println("tickvm: " + describe(e));
@@ -207,6 +224,20 @@ public final class Main implements Callable<Integer> {
             }
             return new String[] {"tickvm " + (own == null ? "(development build)" : own), engine,
                 "Java " + Runtime.version()};
+        }
+
+        /** --version --json: the envelope, where the library was loaded from, and Java. */
+        static java.util.Map<String, Object> json() {
+            java.util.Map<String, Object> m = Json.envelope("version");
+            String library;
+            try {
+                library = unicorn().source();
+            } catch (RuntimeException e) {
+                library = null;
+            }
+            m.put("unicornLibrary", library);
+            m.put("java", Runtime.version().toString());
+            return m;
         }
     }
 }
