@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
         description = "Lists the guest images built into tickvm (sources in guest-images/src/main/guest).",
         footer = {"", "Examples:",
             "  ./tickvm images",
-            "  ./tickvm images --json       name, bytes, vCPUs, load address, entry, expected exit code, description",
+            "  ./tickvm images --json          the same, with load address, entry and expected exit code",
             "  ./tickvm run --image probe      (any listed name works with run --image)"})
 final class ImagesCommand implements Callable<Integer> {
     @Option(names = "--json", description = "One JSON object instead of the table (docs/JSON.md).")

@@ -34,6 +34,7 @@ import picocli.CommandLine.ScopeType;
             "  ./tickvm compare                               every restore strategy on one migration",
             "  ./tickvm scenario scenarios/tsc_msrs_test.tvs  a KVM selftest as a scenario",
             "  ./tickvm scenario scenarios/ --tap             all of them, as TAP",
+            "  ./tickvm run --image hello --json              any report as one JSON object (docs/JSON.md)",
             "",
             "Unicorn: ./tickvm installs 2.1.x into ~/.cache/tickvm; --unicorn-lib or TICKVM_UNICORN_LIB",
             "loads another libunicorn.so.2. Exit codes: the guest's own on a debug exit, 2 bad usage,",
