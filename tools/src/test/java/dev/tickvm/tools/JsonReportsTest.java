@@ -20,6 +20,8 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Every command's {@code --json} (docs/JSON.md): stdout is one JSON object and nothing else, it
@@ -226,6 +228,23 @@ class JsonReportsTest {
                 () -> assertTrue(json.get("ok").asBoolean()),
                 () -> assertEquals(0, json.get("failures").intValue()),
                 () -> assertTrue(o.stderr().contains("demo: every part did what it promised")));
+    }
+
+    @Test
+    void runJsonWithSerialToAFileLeavesTheSerialOutOfTheReport(@TempDir Path dir) throws IOException {
+        Path serial = dir.resolve("serial.txt");
+        Cli.Outcome o = Cli.run("run", "--image", "hello", "--serial", serial.toString(), "--json");
+        assertEquals(0, o.exitCode(), o::toString);
+        assertTrue(report(o, "run").get("serial").isNull(), o::toString);
+        assertEquals("Hello from a tickvm guest on vCPU 0\n", Files.readString(serial));
+    }
+
+    /** Every command with a report says so in its help, and points at docs/JSON.md. */
+    @ParameterizedTest
+    @ValueSource(strings = {"run", "restore", "inspect", "migrate", "compare", "images", "demo", "scenario"})
+    void everyCommandsHelpDescribesJson(String command) {
+        String help = Cli.run(command, "--help").stdout();
+        assertTrue(help.contains("[--json]") && help.contains("--json  ") && help.contains("docs/JSON.md"), help);
     }
 
     @Test
