@@ -137,6 +137,10 @@ public final class Main implements Callable<Integer> {
                     return 0;
                 }
             }
+            if (parsed.hasMatchedOption("--json")) {
+                throw new CommandLine.ParameterException(parsed.commandSpec().commandLine(),
+                        "--json before the command goes with --version only; a command's report: tickvm COMMAND --json");
+            }
             return new CommandLine.RunLast().execute(parsed);
         });
         cl.setParameterExceptionHandler((e, args) -> {

@@ -247,6 +247,17 @@ class JsonReportsTest {
         assertTrue(help.contains("[--json]") && help.contains("--json  ") && help.contains("docs/JSON.md"), help);
     }
 
+    /** A --json before the command would be lost on it: bad usage, not a text report. */
+    @Test
+    void jsonBeforeTheCommandIsBadUsage() {
+        Cli.Outcome o = Cli.run("--json", "images");
+        assertAll(o.toString(),
+                () -> assertEquals(2, o.exitCode()),
+                () -> assertEquals("", o.stdout()),
+                () -> assertEquals(List.of("tickvm: --json before the command goes with --version only; a command's"
+                        + " report: tickvm COMMAND --json", "Try 'tickvm --help'."), o.errLines()));
+    }
+
     @Test
     void withoutJsonNothingChanges() {
         Cli.Outcome o = Cli.run("run", "--image", "hello");
