@@ -50,10 +50,9 @@ public record Comparison(MigrationSetup setup, List<MigrationResult> results) {
         return results.stream().map(r -> Explanation.of(setup, r)).toList();
     }
 
-    /** The JSON report; every value that can pass 2^53 is a string. */
-    public Map<String, Object> json(String tool) {
+    /** The JSON report's fields, without the envelope; every 64-bit value is a string (docs/JSON.md). */
+    public Map<String, Object> json() {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("tool", tool);
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("name", setup.name());
         s.put("source", strings(setup.source()));

@@ -1,20 +1,16 @@
 package dev.tickvm.scenario;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.tickvm.scenario.ScenarioReport.StepReport;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import dev.tickvm.tools.Json;
 
 /** The two faces of a {@link ScenarioReport}: lines for people, and JSON for programs. */
 final class ReportWriter {
     /** Step text is padded to this width so that results line up. */
     static final int TEXT_WIDTH = 44;
-
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private ReportWriter() {
     }
@@ -51,21 +47,22 @@ final class ReportWriter {
         return lines;
     }
 
-    /** Several files' reports: a JSON array of {@link #json(ScenarioReport)}'s objects. */
+    /**
+     * Several files' reports: one object, the envelope, then {@code reports} (each
+     * {@link #json(ScenarioReport)}'s fields without the envelope) and the suite's totals.
+     */
     static String json(List<ScenarioReport> reports) {
-        try {
-            return JSON.writeValueAsString(reports);
-        } catch (JsonProcessingException e) {
-            throw new UncheckedIOException(e);
-        }
+        Map<String, Object> m = Json.envelope("scenario");
+        m.put("ok", reports.stream().allMatch(r -> r.ok()));
+        m.put("passed", reports.stream().mapToInt(ScenarioReport::passed).sum());
+        m.put("failed", reports.stream().mapToInt(ScenarioReport::failed).sum());
+        m.put("reports", reports);
+        return Json.write(m);
     }
 
+    /** One file's report: the envelope, then the report's fields; 64-bit values are strings (docs/JSON.md). */
     static String json(ScenarioReport report) {
-        try {
-            return JSON.writeValueAsString(report);
-        } catch (JsonProcessingException e) {
-            throw new UncheckedIOException(e);
-        }
+        return Json.write(Json.report("scenario", report));
     }
 
     private static String pad(String text) {

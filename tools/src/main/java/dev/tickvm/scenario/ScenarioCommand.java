@@ -129,7 +129,7 @@ public final class ScenarioCommand implements Callable<Integer> {
     List<Path> paths;
 
     @Option(names = "--json", description = "Print a JSON report of every step instead of the text (several files:"
-            + " a JSON array of them).")
+            + " one object with the reports and the totals) (docs/JSON.md).")
     boolean json;
 
     @Option(names = "--tap", description = "Print TAP version 13 instead: one 'ok' or 'not ok' line per file, '# '"

@@ -1,11 +1,8 @@
 package dev.tickvm.tools;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.tickvm.migration.Comparison;
 import dev.tickvm.migration.ComparisonPlot;
 import dev.tickvm.vm.RestoreStrategy;
-import dev.tickvm.vm.VirtualMachine;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -49,7 +46,7 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--no-plot", description = "Do not write the plot.")
     boolean noPlot;
 
-    @Option(names = "--json", description = "One JSON object on stdout instead of the table.")
+    @Option(names = "--json", description = "One JSON object on stdout instead of the table (docs/JSON.md).")
     boolean json;
 
     @Override
@@ -62,9 +59,10 @@ final class CompareCommand implements Callable<Integer> {
         PrintStream out = System.out;
         List<Path> written = noPlot ? List.of() : ComparisonPlot.write(comparison, plot);
         if (json) {
-            var report = comparison.json("tickvm " + VirtualMachine.version());
+            var report = Json.envelope("compare");
+            report.putAll(comparison.json());
             report.put("plot", written.stream().map(Path::toString).toList());
-            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
+            out.println(Json.write(report));
         } else {
             print(comparison, written, out);
         }

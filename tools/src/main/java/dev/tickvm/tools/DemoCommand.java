@@ -19,9 +19,13 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 @Command(name = "demo", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"Shows what tickvm does, in six parts, all on the virtual host clock (so the numbers are the",
@@ -33,26 +37,47 @@ import picocli.CommandLine.Command;
         footer = {"", "Examples:",
             "  ./tickvm demo",
             "  ./tickvm demo --unicorn-lib /usr/lib/x86_64-linux-gnu/libunicorn.so.2   on another Unicorn",
+            "  ./tickvm demo --json > demo.json        the text on stderr, each part's outcome as JSON on stdout",
             "", "More: ./tickvm scenario scenarios/*.tvs runs the KVM selftests re-expressed as scenarios, one",
             "after the other with a summary; ./tickvm scenario scenarios/ --tap runs them as TAP, as the",
             "selftests report."})
 final class DemoCommand implements Callable<Integer> {
     private static final long SECOND = 1_000_000_000L;
 
+    @Option(names = "--json", description = "The text goes to stderr; stdout has one JSON object: each part's name,"
+            + " whether it did what it promised, and its failed checks (docs/JSON.md).")
+    boolean json;
+
     @Override
-    public Integer call() {
+    public Integer call() throws IOException {
         Unicorn unicorn = Main.unicorn();
-        PrintStream out = System.out;
+        PrintStream out = json ? System.err : System.out;
         out.println("tickvm demo on " + unicorn.describe());
-        int failures = 0;
-        failures += image(out, "rdtsc-loop", 1);
-        failures += image(out, "smp-hello", 4);
-        failures += tscScaling(out, unicorn);
-        failures += kvmclock(out, unicorn);
-        failures += saveRestore(out);
-        failures += compare(out, unicorn);
+        Map<String, Integer> parts = new LinkedHashMap<>();
+        parts.put("rdtsc-loop", image(out, "rdtsc-loop", 1));
+        parts.put("smp-hello", image(out, "smp-hello", 4));
+        parts.put("tsc-scaling", tscScaling(out, unicorn));
+        parts.put("kvmclock", kvmclock(out, unicorn));
+        parts.put("save-restore", saveRestore(out));
+        parts.put("migration", compare(out, unicorn));
+        int failures = parts.values().stream().mapToInt(Integer::intValue).sum();
         out.println();
         out.println(failures == 0 ? "demo: every part did what it promised" : "demo: " + failures + " part(s) failed");
+        if (json) {
+            Map<String, Object> report = Json.envelope("demo");
+            List<Map<String, Object>> list = new ArrayList<>();
+            parts.forEach((name, failed) -> {
+                Map<String, Object> part = new LinkedHashMap<>();
+                part.put("part", name);
+                part.put("ok", failed == 0);
+                part.put("failures", failed);
+                list.add(part);
+            });
+            report.put("parts", list);
+            report.put("ok", failures == 0);
+            report.put("failures", failures);
+            Json.print(report, System.out);
+        }
         return failures == 0 ? 0 : 1;
     }
 

@@ -1,14 +1,11 @@
 package dev.tickvm.tools;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.tickvm.snapshot.FormatProblem;
 import dev.tickvm.snapshot.SectionInfo;
 import dev.tickvm.snapshot.Snapshot;
 import dev.tickvm.snapshot.SnapshotHeader;
 import dev.tickvm.snapshot.SnapshotIoException;
 import dev.tickvm.snapshot.SnapshotReport;
-import dev.tickvm.vm.VirtualMachine;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -35,7 +32,7 @@ final class InspectCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE", description = "The snapshot file.")
     Path file;
 
-    @Option(names = "--json", description = "One JSON object instead of text.")
+    @Option(names = "--json", description = "One JSON object instead of text (docs/JSON.md).")
     boolean json;
 
     @Override
@@ -43,7 +40,7 @@ final class InspectCommand implements Callable<Integer> {
         SnapshotReport report = Snapshot.inspect(file);
         PrintStream out = System.out;
         if (json) {
-            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(asMap(report)));
+            out.println(Json.write(asMap(report)));
         } else {
             print(report, out);
         }
@@ -85,10 +82,9 @@ final class InspectCommand implements Callable<Integer> {
         }
     }
 
-    /** The JSON object; values that can pass 2^53 are strings. */
+    /** The JSON object; 64-bit values are strings (docs/JSON.md). */
     static Map<String, Object> asMap(SnapshotReport r) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("tool", "tickvm " + VirtualMachine.version());
+        Map<String, Object> m = Json.envelope("inspect");
         m.put("file", r.file());
         m.put("fileSize", Long.toString(r.fileSize()));
         m.put("version", r.version() == null ? null : r.version().major() + "." + r.version().minor());

@@ -35,6 +35,7 @@ import picocli.CommandLine.ScopeType;
             "  ./tickvm compare                               every restore strategy on one migration",
             "  ./tickvm scenario scenarios/tsc_msrs_test.tvs  a KVM selftest as a scenario",
             "  ./tickvm scenario scenarios/ --tap             all of them, as TAP",
+            "  ./tickvm run --image hello --json              any report as one JSON object (docs/JSON.md)",
             "",
             "Unicorn: ./tickvm installs 2.1.x into ~/.cache/tickvm; --unicorn-lib or TICKVM_UNICORN_LIB",
             "loads another libunicorn.so.2. Exit codes: the guest's own on a debug exit, 2 bad usage,",
@@ -51,6 +52,9 @@ public final class Main implements Callable<Integer> {
     }
 
     private static Path unicornLibrary;
+
+    @Option(names = "--json", description = "With --version: the versions as one JSON object (docs/JSON.md).")
+    boolean json;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -138,6 +142,24 @@ public final class Main implements Callable<Integer> {
         for (String name : List.of("--verbose", "--unicorn-lib")) {
             help.remove(help.findOption(name));
         }
+        // --version --json (on any command that has --json): the versions as JSON, not as lines.
+        cl.setExecutionStrategy(parsed -> {
+            for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
+                if (p.isVersionHelpRequested() && p.hasMatchedOption("--json")) {
+                    try {
+                        Json.print(Version.json(), System.out);
+                    } catch (java.io.IOException e) {
+                        throw new CommandLine.ExecutionException(p.commandSpec().commandLine(), e.getMessage(), e);
+                    }
+                    return 0;
+                }
+            }
+            if (parsed.hasMatchedOption("--json")) {
+                throw new CommandLine.ParameterException(parsed.commandSpec().commandLine(),
+                        "--json before the command goes with --version only; a command's report: tickvm COMMAND --json");
+            }
+            return new CommandLine.RunLast().execute(parsed);
+        });
         cl.setParameterExceptionHandler((e, args) -> {
             CommandLine cmd = e.getCommandLine();
             cmd.getErr().println("tickvm: " + describe(e));
@@ -224,6 +246,20 @@ public final class Main implements Callable<Integer> {
             }
             return new String[] {"tickvm " + (own == null ? "(development build)" : own), engine,
                 "Java " + Runtime.version()};
+        }
+
+        /** --version --json: the envelope, where the library was loaded from, and Java. */
+        static java.util.Map<String, Object> json() {
+            java.util.Map<String, Object> m = Json.envelope("version");
+            String library;
+            try {
+                library = unicorn().source();
+            } catch (RuntimeException e) {
+                library = null;
+            }
+            m.put("unicornLibrary", library);
+            m.put("java", Runtime.version().toString());
+            return m;
         }
     }
 }

@@ -23,6 +23,7 @@ import picocli.CommandLine.Option;
             "  ./tickvm migrate --strategy tsc-value",
             "  ./tickvm migrate --strategy stop --to tsc-khz=3000000 --downtime 2s --vcpus 2",
             "  ./tickvm migrate --strategy offset-realtime --ntp-error -50ms --stagger 10ms",
+            "  ./tickvm migrate --strategy clock-guest --json          the numbers as JSON (docs/JSON.md)",
             "  ./tickvm migrate --strategy tsc-value --trace=kvm_write_tsc_offset,kvm_set_clock   (docs/TRACE.md)"})
 final class MigrateCommand implements Callable<Integer> {
     @Mixin
@@ -39,6 +40,10 @@ final class MigrateCommand implements Callable<Integer> {
     @Option(names = "--plot", paramLabel = "BASE", description = "Also write a plot to BASE.png and BASE.svg.")
     Path plot;
 
+    @Option(names = "--json", description = "One JSON object on stdout instead of the text: compare's, with one"
+            + " strategy (docs/JSON.md).")
+    boolean json;
+
     @Override
     public Integer call() throws Exception {
         RestoreStrategy how = RestoreStrategy.named(strategy);
@@ -46,8 +51,15 @@ final class MigrateCommand implements Callable<Integer> {
                 () -> Comparison.run(Main.unicorn(), migration.setup(), List.of(how), name -> { }));
         PrintStream out = System.out;
         List<Path> written = plot == null ? List.of() : ComparisonPlot.write(one, plot);
-        CompareCommand.print(one, written, out);
         MigrationResult r = one.results().getFirst();
+        if (json) {
+            var report = Json.envelope("migrate");
+            report.putAll(one.json());
+            report.put("plot", written.stream().map(Path::toString).toList());
+            Json.print(report, out);
+            return r.failure() == null ? 0 : 1;
+        }
+        CompareCommand.print(one, written, out);
         if (r.failure() == null) {
             out.println();
             out.printf("%-5s %14s %14s %14s %14s%n", "vCPU", "TSC ms", "kvmclock ms", "kvm-TSC ms", "re-read ms");

@@ -26,10 +26,11 @@ import picocli.CommandLine.Parameters;
             "or on another (--host), after --downtime of true time, with a restore strategy (docs/TIME.md",
             "section 8; 'stop' is QEMU's default: the TSCs and kvmclock continue from their saved values).",
             "The guest's serial output goes to stdout (or --serial FILE), a summary line to stderr; the exit",
-            "code is the guest's, as for 'tickvm run'."},
+            "code is the guest's, as for 'tickvm run'. --json: one JSON object on stdout instead."},
         footer = {"", "Examples:",
             "  ./tickvm run --image clockwatch --save-at 2s --snapshot cw.tvm",
             "  ./tickvm restore cw.tvm --downtime 10s --for 3s",
+            "  ./tickvm restore cw.tvm --for 1s --json                      the summary and serial output as JSON",
             "  ./tickvm restore cw.tvm --host tsc-khz=2500000 --for 1s      another host: another TSC",
             "  ./tickvm restore cw.tvm --for 1s --trace=kvm_write_tsc_offset,kvm_set_clock",
             "                                       what the restore did (docs/TRACE.md)",
@@ -59,6 +60,10 @@ final class RestoreCommand implements Callable<Integer> {
             completionCandidates = Strategies.class)
     String strategy;
 
+    @Option(names = "--json", description = "One JSON object on stdout instead of the serial output and the summary,"
+            + " as 'run --json' gives, with the restore's host and strategy (docs/JSON.md).")
+    boolean json;
+
     @Mixin
     VmOptions vm;
 
@@ -82,6 +87,7 @@ final class RestoreCommand implements Callable<Integer> {
         RestoreStrategy how = RestoreStrategy.named(strategy);
         Map<String, Long> overrides = HostSpec.parse(host);
         long wallStart = System.nanoTime();
+        java.io.ByteArrayOutputStream serial = new java.io.ByteArrayOutputStream();
         try (VmOptions.SerialFile out = vm.openSerial(file)) {
             PrintStream stdout = System.out;
             VirtualMachine.Restored restored = VirtualMachine.restore(Main.unicorn(), file, header -> {
@@ -95,7 +101,7 @@ final class RestoreCommand implements Callable<Integer> {
                         Math.addExact(header.times().trueNanos(), downtime));
                 return HostSpec.build(name, clock, settings);
             }, how, new VirtualMachine.Settings(vm.quantum, vm.budget, dev.tickvm.cpu.TrapMode.PATCH),
-                    VmOptions.sink(out), Progress.bar("restoring"));
+                    json && out == null ? serial::write : VmOptions.sink(out), Progress.bar("restoring"));
             try (VirtualMachine machine = restored.vm()) {
                 SimulatedHost h = machine.host();
                 System.err.printf("tickvm: restored %s (%s, %s) on %s at true time %s with '%s'%n",
@@ -108,6 +114,17 @@ final class RestoreCommand implements Callable<Integer> {
                     out.finish();
                 }
                 GuestRun.Result result = GuestRun.result(machine, exit, wallStart);
+                if (json) {
+                    Map<String, Object> report = Json.envelope("restore");
+                    report.put("file", file.toString());
+                    report.put("image", machine.imageName());
+                    report.put("host", h.toString());
+                    report.put("strategy", how.name());
+                    report.put("downtimeNanos", downtime);
+                    report.putAll(RunCommand.json(result, vm.serial == null ? serial : null));
+                    Json.print(report, stdout);
+                    return exit.exitCode();
+                }
                 System.err.println("tickvm: " + machine.imageName() + ": " + result.summary("virtual"));
                 return exit.exitCode();
             }

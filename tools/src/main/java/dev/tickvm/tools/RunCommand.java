@@ -17,10 +17,12 @@ import picocli.CommandLine.Option;
         description = {"Boots a guest image and runs it until it exits, faults, halts or runs out of budget.",
             "The guest's serial output goes to stdout (or --serial FILE); a one-line summary goes to stderr.",
             "The exit code is the guest's debug-exit code (255 for a code outside 0..255),",
-            "or 3 (all halted), 4 (fault), 5 (budget)."},
+            "or 3 (all halted), 4 (fault), 5 (budget).",
+            "With --json, stdout has one JSON object instead: the summary and the serial output (docs/JSON.md)."},
         footer = {"", "Examples:",
             "  ./tickvm run --image hello",
             "  ./tickvm run --image rdtsc-loop --clock real",
+            "  ./tickvm run --image hello --json              exit, counts, times and serial output as JSON",
             "  ./tickvm run --image smp-hello --vcpus 8 --memory 32M",
             "  ./tickvm run --image ./my-guest.bin --budget 1000000",
             "  ./tickvm run --image rdtsc-loop --trace=kvm_*,tickvm_exit   (the time trace, docs/TRACE.md)",
@@ -59,6 +61,10 @@ final class RunCommand implements Callable<Integer> {
             description = "Where --save-at saves the VM (replaced atomically; 'tickvm restore FILE' continues it).")
     Path snapshot;
 
+    @Option(names = "--json", description = "One JSON object on stdout instead of the serial output and the summary:"
+            + " the summary's numbers and the serial output as a string (unless --serial) (docs/JSON.md).")
+    boolean json;
+
     @Override
     public Integer call() throws Exception {
         if ((saveAt == null) != (snapshot == null)) {
@@ -76,14 +82,27 @@ final class RunCommand implements Callable<Integer> {
             run.vcpus(vcpus);
         }
         GuestRun.Result result;
+        java.io.ByteArrayOutputStream serial = new java.io.ByteArrayOutputStream();
         try (VmOptions.SerialFile out = vm.openSerial(Path.of(image), snapshot)) {
             PrintStream stdout = System.out;
             result = trace.call(new PrintWriter(System.err, true),
-                    () -> run.run(VmOptions.sink(out), saveAt == null ? -1 : saveAt, snapshot));
+                    () -> run.run(json && out == null ? serial::write : VmOptions.sink(out),
+                            saveAt == null ? -1 : saveAt, snapshot));
             stdout.flush();
             if (out != null) {
                 out.finish();
             }
+        }
+        if (json) {
+            java.util.Map<String, Object> report = Json.envelope("run");
+            report.put("image", guest.name());
+            report.put("memory", memory);
+            report.put("clock", clock.name());
+            report.putAll(json(result, vm.serial == null ? serial : null));
+            report.put("snapshot", snapshot != null && result.exit() instanceof dev.tickvm.machine.VmExit.TimeReached
+                    ? snapshot.toString() : null);
+            Json.print(report, System.out);
+            return result.exit().exitCode();
         }
         System.err.println("tickvm: " + guest.name() + ": " + result.summary(clock.name()));
         if (snapshot != null && result.exit() instanceof dev.tickvm.machine.VmExit.TimeReached) {
@@ -92,4 +111,41 @@ final class RunCommand implements Callable<Integer> {
         return result.exit().exitCode();
     }
 
+    /**
+     * The JSON fields of a run (also restore's): how it ended, the counts and times of the
+     * summary line, and the serial output captured in {@code serial} (null: it went to a file).
+     */
+    static java.util.Map<String, Object> json(GuestRun.Result result, java.io.ByteArrayOutputStream serial) {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        java.util.Map<String, Object> exit = new java.util.LinkedHashMap<>();
+        dev.tickvm.machine.VmExit e = result.exit();
+        exit.put("kind", switch (e) {
+            case dev.tickvm.machine.VmExit.Exited x -> "exited";
+            case dev.tickvm.machine.VmExit.AllHalted x -> "all-halted";
+            case dev.tickvm.machine.VmExit.Faulted x -> "faulted";
+            case dev.tickvm.machine.VmExit.BudgetExhausted x -> "budget-exhausted";
+            case dev.tickvm.machine.VmExit.Paused x -> "paused";
+            case dev.tickvm.machine.VmExit.TimeReached x -> "time-reached";
+        });
+        exit.put("code", e.exitCode());
+        exit.put("message", e.describe());
+        switch (e) {
+            case dev.tickvm.machine.VmExit.Faulted f -> exit.put("vcpu", f.vcpu());
+            case dev.tickvm.machine.VmExit.BudgetExhausted b -> {
+                exit.put("vcpu", b.vcpu());
+                exit.put("rip", Json.unsigned(b.rip()));
+            }
+            case dev.tickvm.machine.VmExit.TimeReached t -> exit.put("hostNanos", t.nanos());
+            default -> {
+            }
+        }
+        m.put("exit", exit);
+        m.put("vcpus", result.vcpus());
+        m.put("blocks", result.blocks());
+        m.put("trappedInstructions", result.traps());
+        m.put("hostNanos", result.hostNanos());
+        m.put("wallNanos", result.wallNanos());
+        m.put("serial", serial == null ? null : serial.toString(java.nio.charset.StandardCharsets.ISO_8859_1));
+        return m;
+    }
 }

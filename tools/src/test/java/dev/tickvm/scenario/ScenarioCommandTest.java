@@ -101,7 +101,9 @@ class ScenarioCommandTest {
         JsonNode json = new ObjectMapper().readTree(o.stdout());
         List<String> fields = new ArrayList<>();
         json.fieldNames().forEachRemaining(fields::add);
-        assertEquals(List.of("file", "ok", "passed", "failed", "syntaxErrors", "stoppedAt", "steps", "wallNanos"), fields);
+        assertEquals(List.of("tickvm", "command", "file", "ok", "passed", "failed", "syntaxErrors", "stoppedAt", "steps",
+                "wallNanos"), fields);
+        assertEquals("scenario", json.get("command").asText());
         assertEquals(dir.resolve("j.tvs").toString(), json.get("file").asText());
         assertEquals(1, json.get("passed").asInt());
         assertEquals(2, json.get("failed").asInt());
@@ -120,6 +122,7 @@ class ScenarioCommandTest {
                 () -> assertEquals("host-tsc -> h0", read.get("text").asText()),
                 () -> assertEquals("host-tsc", read.get("kind").asText()),
                 () -> assertTrue(h0 > 0),
+                () -> assertTrue(read.get("results").get("h0").isTextual(), "64-bit values are strings"),
                 () -> assertEquals(h0, read.get("values").get(0).asLong()),
                 () -> assertEquals("h0 = " + String.format("%,d", h0), read.get("message").asText()),
                 () -> assertEquals(h0 / 3, read.get("hostNanos").asLong()),

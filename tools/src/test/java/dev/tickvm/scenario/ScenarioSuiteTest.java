@@ -168,18 +168,22 @@ class ScenarioSuiteTest {
     }
 
     @Test
-    void severalFilesInJsonAreAnArray() throws Exception {
+    void severalFilesInJsonAreOneObjectWithTheReportsAndTheTotals() throws Exception {
         ScenarioCli.Outcome o = ScenarioCli.run("scenario", c, a, "--json");
         assertEquals(0, o.exitCode(), o::toString);
         JsonNode json = new ObjectMapper().readTree(o.stdout());
+        JsonNode reports = json.get("reports");
         assertAll(
-                () -> assertTrue(json.isArray()),
-                () -> assertEquals(2, json.size()),
-                () -> assertEquals(c, json.get(0).get("file").asText(), "in the order given"),
-                () -> assertEquals(a, json.get(1).get("file").asText()),
-                () -> assertEquals(2, json.get(1).get("passed").asInt()));
+                () -> assertEquals("scenario", json.get("command").asText()),
+                () -> assertTrue(json.get("ok").asBoolean()),
+                () -> assertEquals(3, json.get("passed").asInt()),
+                () -> assertEquals(0, json.get("failed").asInt()),
+                () -> assertEquals(2, reports.size()),
+                () -> assertEquals(c, reports.get(0).get("file").asText(), "in the order given"),
+                () -> assertEquals(a, reports.get(1).get("file").asText()),
+                () -> assertEquals(2, reports.get(1).get("passed").asInt()));
         JsonNode one = new ObjectMapper().readTree(ScenarioCli.run("scenario", a, "--json").stdout());
-        assertTrue(one.isObject(), "one file: one object, as before");
+        assertEquals(a, one.get("file").asText(), "one file: its report's fields beside the envelope");
     }
 
     @Test
