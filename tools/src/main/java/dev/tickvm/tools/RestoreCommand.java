@@ -65,6 +65,9 @@ final class RestoreCommand implements Callable<Integer> {
     @Mixin
     TraceOptions trace;
 
+    @Mixin
+    ProgressOptions progress;
+
     /** The strategy names, for --help. */
     static final class Strategies implements Iterable<String> {
         @Override
@@ -95,14 +98,19 @@ final class RestoreCommand implements Callable<Integer> {
                         Math.addExact(header.times().trueNanos(), downtime));
                 return HostSpec.build(name, clock, settings);
             }, how, new VirtualMachine.Settings(vm.quantum, vm.budget, dev.tickvm.cpu.TrapMode.PATCH),
-                    VmOptions.sink(out), Progress.bar("restoring"));
+                    VmOptions.sink(out), progress.snapshot("restoring"));
             try (VirtualMachine machine = restored.vm()) {
                 SimulatedHost h = machine.host();
                 System.err.printf("tickvm: restored %s (%s, %s) on %s at true time %s with '%s'%n",
                         machine.imageName(), Words.count(machine.machine().vcpus().size(), "vCPU"),
                         file, h, Durations.format(h.trueNanos()), how.name());
                 long start = machine.machine().clock().nanos();
-                VmExit exit = runFor == null ? machine.run() : machine.run(Math.addExact(start, runFor));
+                long until = runFor == null ? -1 : Math.addExact(start, runFor);
+                VmExit exit;
+                try (WorkProgress running = progress.work()) {
+                    GuestRun.watch(machine.machine(), running, machine.imageName(), until);
+                    exit = runFor == null ? machine.run() : machine.run(until);
+                }
                 stdout.flush();
                 GuestRun.Result result = GuestRun.result(machine, exit, wallStart);
                 System.err.println("tickvm: " + machine.imageName() + ": " + result.summary("virtual"));

@@ -51,6 +51,9 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     TraceOptions trace;
 
+    @Mixin
+    ProgressOptions progress;
+
     @Option(names = "--save-at", paramLabel = "DURATION", converter = DurationConverter.class,
             description = "Stop once this much host time has passed (10s, 500ms, ...), save the VM to --snapshot, exit.")
     Long saveAt;
@@ -71,7 +74,7 @@ final class RunCommand implements Callable<Integer> {
         Main.unicorn();
         GuestImage guest = ImageArgument.resolve(image);
         GuestRun run = new GuestRun(guest).memorySize(memory).clock(clock.create()).budget(vm.budget).quantum(vm.quantum)
-                .progress(Progress.bar("saving"));
+                .progress(progress.snapshot("saving")).runProgress(progress.work());
         if (vcpus != null) {
             run.vcpus(vcpus);
         }
