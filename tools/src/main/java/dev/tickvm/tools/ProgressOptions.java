@@ -18,6 +18,14 @@ public final class ProgressOptions {
         return WorkProgress.stderr(!noProgress);
     }
 
+    /** As {@link #work()}, the lines going to {@code err} (flushed each), the command's stderr. */
+    public WorkProgress work(java.io.PrintWriter err) {
+        return WorkProgress.stderr(!noProgress, line -> {
+            err.println(line);
+            err.flush();
+        });
+    }
+
     /** Progress of a long save or restore ("saving", "restoring") on stderr, or none with --no-progress. */
     dev.tickvm.snapshot.Progress snapshot(String task) {
         return noProgress ? dev.tickvm.snapshot.Progress.NONE : Progress.bar(task);

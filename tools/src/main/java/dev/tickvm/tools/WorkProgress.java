@@ -57,12 +57,16 @@ public final class WorkProgress implements AutoCloseable {
      * terminal, else a line per second.
      */
     public static WorkProgress stderr(boolean enabled) {
+        return stderr(enabled, System.err::println);
+    }
+
+    /** As {@link #stderr(boolean)}, the lines (not on a terminal) going to {@code lines}, a command's stderr. */
+    public static WorkProgress stderr(boolean enabled, Consumer<String> lines) {
         if (!enabled) {
             return OFF;
         }
-        PrintStream err = System.err;
-        return terminal() ? new WorkProgress(null, err, System::nanoTime, SECOND, SECOND)
-                : lines(err::println, System::nanoTime, SECOND, SECOND);
+        return terminal() ? new WorkProgress(null, System.err, System::nanoTime, SECOND, SECOND)
+                : lines(lines, System::nanoTime, SECOND, SECOND);
     }
 
     /** Whether the console is an interactive terminal (since Java 22 System.console() is there even when not). */
