@@ -195,6 +195,8 @@ public final class ScenarioRunner {
                 watchLab();
                 if (own && !(step.statement() instanceof Statement.Loop)) {
                     work.finish(); // a bar goes before the step's line
+                } else {
+                    work.interrupt(); // a loop's bar makes way for the line
                 }
                 reports.add(report);
                 progress.accept(report);

@@ -41,6 +41,7 @@ public final class WorkProgress implements AutoCloseable {
     /** When the next line (or the next bar update) is due, on {@link #nanoTime}. */
     private long due;
     private ProgressBar bar;
+    private ConsoleProgressBarConsumer barConsumer;
     private long barMax;
 
     private WorkProgress(Consumer<String> lines, PrintStream terminal, LongSupplier nanoTime, long afterNanos,
@@ -112,17 +113,36 @@ public final class WorkProgress implements AutoCloseable {
         }
         if (bar == null) {
             barMax = total > 0 ? total : -1;
-            bar = new ProgressBarBuilder().setTaskName("tickvm: " + task).setInitialMax(barMax).setUnit(" " + unit, 1)
+            // Millions once the numbers are long, to leave the bar some of the terminal's width.
+            boolean millions = Math.max(done, total) >= 10_000_000;
+            bar = new ProgressBarBuilder().setTaskName("tickvm: " + task).setInitialMax(barMax)
+                    .setUnit(millions ? "M " + unit : " " + unit, millions ? 1_000_000 : 1)
                     .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(200).clearDisplayOnFinish()
-                    .setConsumer(new ConsoleProgressBarConsumer(terminal)).build();
+                    .setConsumer(barConsumer = new ConsoleProgressBarConsumer(terminal)).build();
         }
         if (total > 0 && total != barMax) {
             barMax = total;
             bar.maxHint(total);
         }
         bar.stepTo(done);
-        bar.setExtraMessage(detail.get());
+        if (total <= 0) {
+            // Only where there is no bar to draw: a terminal's width is not enough for both.
+            bar.setExtraMessage(detail.get());
+        }
         due = now + BAR_UPDATE_NANOS;
+    }
+
+    /**
+     * Something else is about to go to the terminal (a scenario's step line on stdout): the bar's
+     * line is cleared, the cursor left at its start; the bar comes back on the next line at its
+     * next redraw. Nothing to do for lines.
+     */
+    public void interrupt() {
+        if (bar != null) {
+            barConsumer.clear();
+            terminal.print('\r');
+            terminal.flush();
+        }
     }
 
     /** The piece of work is over: its bar (if any) goes away. */
