@@ -62,8 +62,8 @@ public final class ScenarioRunner {
 
     /**
      * Told how each of the file's own steps is going (a loop with its iterations is one): named
-     * FILE:LINE: TEXT, with the iterations done of a loop's and the step inside it, or the guest's
-     * blocks run in the step and true time. It only looks: the run and its report stay the same.
+     * FILE:LINE: TEXT, with the iterations done of a loop's and the step inside it, a sample's rows
+     * written, or the guest's blocks run in the step; and true time. It only looks: the run and its report stay the same.
      */
     public ScenarioRunner progress(WorkProgress work) {
         this.work = work;
@@ -156,6 +156,10 @@ public final class ScenarioRunner {
         private long loopDone = -1;
         private long loopTotal;
         private String loopAt = "";
+        /** In a step that counts its own work (a sample's rows): done and in all (else -1), and of what. */
+        private long countDone = -1;
+        private long countTotal;
+        private String countUnit = "";
 
         Run(Scenario scenario, Consumer<StepReport> progress) {
             this.progress = progress;
@@ -235,9 +239,13 @@ public final class ScenarioRunner {
                 work.update(loopDone, loopTotal, "iterations", () -> loopAt);
                 return;
             }
+            Supplier<String> trueTime = () -> vmHost == null ? "" : "true time " + fmt(vmHost.trueNanos()) + " ns";
+            if (countDone >= 0) {
+                work.update(countDone, countTotal, countUnit, trueTime);
+                return;
+            }
             long blocks = lab == null ? 0 : lab.machine().blocks() - (lab == stepLab ? stepBlocks : 0);
-            work.update(blocks, 0, "guest blocks", () -> vmHost == null ? "" : "true time " + fmt(vmHost.trueNanos())
-                    + " ns");
+            work.update(blocks, 0, "guest blocks", trueTime);
         }
 
         /** The iterations of a loop whose header has run (and checked its count or range). */
@@ -835,7 +843,13 @@ public final class ScenarioRunner {
                 try (var out = Files.newBufferedWriter(temporary, java.nio.charset.StandardCharsets.UTF_8)) {
                     out.write(header);
                     out.write('\n');
+                    countTotal = rows;
+                    countUnit = "rows";
                     for (long r = 0; r < rows; r++) {
+                        if (loopDone < 0) {
+                            countDone = r;
+                            tick();
+                        }
                         vmHost.clock().advance(every);
                         List<Long> row = new ArrayList<>();
                         row.add(vmHost.trueNanos());
@@ -849,6 +863,8 @@ public final class ScenarioRunner {
                         }
                         last = row;
                     }
+                } finally {
+                    countDone = -1;
                 }
                 try {
                     Files.setPosixFilePermissions(temporary,

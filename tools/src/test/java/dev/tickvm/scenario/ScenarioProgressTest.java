@@ -64,6 +64,28 @@ class ScenarioProgressTest {
     }
 
     @Test
+    void aSampleCountsItsRows(@TempDir Path dir) throws Exception {
+        List<String> lines = new ArrayList<>();
+        long[] now = {0};
+        WorkProgress progress = WorkProgress.lines(lines::add, () -> now[0] += SECOND, 0, SECOND);
+        String file = dir.resolve("s.tvs").toString();
+        new ScenarioRunner(Unicorn::get).progress(progress).run(Scenario.parse(file, """
+                vm vcpus=1
+                sample host-tsc every 1ms for 3ms -> s.csv
+                """), step -> { });
+        assertEquals(List.of(
+                "tickvm: " + file + ":1: vm vcpus=1: 0 guest blocks, wall 1 s",
+                "tickvm: " + file + ":2: sample host-tsc every 1ms for 3ms -> s.csv: 0 guest blocks, true time 54 ns,"
+                        + " wall 1 s",
+                "tickvm: " + file + ":2: sample host-tsc every 1ms for 3ms -> s.csv: 0 of 3 rows (0%), true time 54 ns,"
+                        + " wall 2 s",
+                "tickvm: " + file + ":2: sample host-tsc every 1ms for 3ms -> s.csv: 1 of 3 rows (33%), true time"
+                        + " 1,000,054 ns, wall 3 s",
+                "tickvm: " + file + ":2: sample host-tsc every 1ms for 3ms -> s.csv: 2 of 3 rows (66%), true time"
+                        + " 2,000,054 ns, wall 4 s"), lines);
+    }
+
+    @Test
     void noProgressIsAnOptionAndTheTapOnStdoutStaysTheSame(@TempDir Path dir) {
         ScenarioCli.Outcome quiet = ScenarioCli.runText(dir, "t.tvs", SCENARIO, "--tap", "--no-progress");
         ScenarioCli.Outcome plain = ScenarioCli.runText(dir, "t.tvs", SCENARIO, "--tap");
