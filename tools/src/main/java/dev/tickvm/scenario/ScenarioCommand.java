@@ -1,6 +1,8 @@
 package dev.tickvm.scenario;
 
+import dev.tickvm.tools.ProgressOptions;
 import dev.tickvm.tools.TraceOptions;
+import dev.tickvm.tools.WorkProgress;
 import dev.tickvm.unicorn.Unicorn;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -31,7 +33,9 @@ import picocli.CommandLine.Parameters;
             "Several files (or a directory: its *.tvs files by name) run as a suite, each on its own: a",
             "failure in one does not stop the others. After their reports come one line per file (PASS, FAIL",
             "or ERROR) and the totals, 'N passed, M failed', last; the exit code is the worst file's.",
-            "--tap prints only TAP version 13 (the KVM selftests' format) and --junit writes JUnit XML for CI."},
+            "--tap prints only TAP version 13 (the KVM selftests' format) and --junit writes JUnit XML for CI.",
+            "A step (a loop with all its iterations) that takes over a second shows its progress on stderr:",
+            "a bar on a terminal, else a line a second, 'tickvm: FILE:LINE: STEP: ...'; --no-progress: none."},
         footer = {"", "The language (one statement per line; # comments; docs/SCENARIOS.md has it all):",
             "  host NAME [tsc-khz=K tsc-hz=HZ|crystal-ppm=P frac-bits=48|32 stable=yes|no tsc-scaling=yes|no",
             "            tsc-at-boot=T ntp-offset=NS ntp-slew-ppb=N ...]   a host on the scenario's true time",
@@ -143,6 +147,9 @@ public final class ScenarioCommand implements Callable<Integer> {
     @CommandLine.Mixin
     TraceOptions trace;
 
+    @CommandLine.Mixin
+    ProgressOptions progress;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -192,12 +199,14 @@ public final class ScenarioCommand implements Callable<Integer> {
         boolean text = !json && !tap;
         printed = false;
         List<ScenarioReport> reports = new ArrayList<>();
-        trace.call(err, () -> {
-            for (Path file : files) {
-                reports.add(runOne(file, text, out, err));
-            }
-            return null;
-        });
+        try (WorkProgress work = progress.work(err)) {
+            trace.call(err, () -> {
+                for (Path file : files) {
+                    reports.add(runOne(file, text, out, err, work));
+                }
+                return null;
+            });
+        }
         if (json) {
             out.println(suite ? ReportWriter.json(reports) : ReportWriter.json(reports.getFirst()));
         } else if (tap) {
@@ -227,7 +236,7 @@ public final class ScenarioCommand implements Callable<Integer> {
      * exception ends up in its report, never stopping the files after it. With {@code text}, the
      * steps and the footer are printed as they come, syntax errors go to stderr.
      */
-    private ScenarioReport runOne(Path file, boolean text, PrintWriter out, PrintWriter err) {
+    private ScenarioReport runOne(Path file, boolean text, PrintWriter out, PrintWriter err, WorkProgress work) {
         started = false;
         long start = System.nanoTime();
         Scenario scenario;
@@ -245,7 +254,7 @@ public final class ScenarioCommand implements Callable<Integer> {
             return broken(file, "cannot read it: " + e, start, text, err);
         }
         try {
-            ScenarioReport report = new ScenarioRunner(this::unicorn).run(scenario, step -> {
+            ScenarioReport report = new ScenarioRunner(this::unicorn).progress(work).run(scenario, step -> {
                 if (text) {
                     startReport(out);
                     out.println(ReportWriter.line(step));

@@ -26,6 +26,7 @@ import dev.tickvm.scenario.Statement.Step;
 import dev.tickvm.snapshot.Progress;
 import dev.tickvm.snapshot.SaveResult;
 import dev.tickvm.snapshot.SnapshotException;
+import dev.tickvm.tools.WorkProgress;
 import dev.tickvm.unicorn.Unicorn;
 import dev.tickvm.vm.HostSpec;
 import dev.tickvm.vm.RestoreStrategy;
@@ -52,10 +53,21 @@ import java.util.function.Supplier;
  */
 public final class ScenarioRunner {
     private final Supplier<Unicorn> unicorn;
+    private WorkProgress work = WorkProgress.OFF;
 
     /** {@code unicorn} is asked for the engine only when the scenario creates its VM. */
     public ScenarioRunner(Supplier<Unicorn> unicorn) {
         this.unicorn = unicorn;
+    }
+
+    /**
+     * Told how each of the file's own steps is going (a loop with its iterations is one): named
+     * FILE:LINE: TEXT, with the iterations done of a loop's and the step inside it, a sample's rows
+     * written, or the guest's blocks run in the step; and true time. It only looks: the run and its report stay the same.
+     */
+    public ScenarioRunner progress(WorkProgress work) {
+        this.work = work;
+        return this;
     }
 
     /**
@@ -75,7 +87,11 @@ public final class ScenarioRunner {
         int passed;
         int failed;
         try (Run run = new Run(scenario, progress)) {
-            run.steps(scenario.steps(), List.of());
+            try {
+                run.steps(scenario.steps(), List.of());
+            } finally {
+                work.finish();
+            }
             reports = run.reports;
             passed = run.passed;
             failed = run.failed;
@@ -130,9 +146,24 @@ public final class ScenarioRunner {
 
         /** Where relative sample files go: the scenario file's directory. */
         private final Path scenarioFile;
+        private final String file;
+        /** The lab whose machine tells {@link #tick} about its turns. */
+        private Lab watched;
+        /** The lab and its blocks when the file's step now running began (its progress counts from there). */
+        private Lab stepLab;
+        private long stepBlocks;
+        /** In a loop of the file's own: its iterations done and in all (else -1), and the step running in it. */
+        private long loopDone = -1;
+        private long loopTotal;
+        private String loopAt = "";
+        /** In a step that counts its own work (a sample's rows): done and in all (else -1), and of what. */
+        private long countDone = -1;
+        private long countTotal;
+        private String countUnit = "";
 
         Run(Scenario scenario, Consumer<StepReport> progress) {
             this.progress = progress;
+            this.file = scenario.file();
             this.scenarioFile = Path.of(scenario.file()).toAbsolutePath().normalize();
         }
 
@@ -148,12 +179,28 @@ public final class ScenarioRunner {
                             Status.NOT_RUN, Map.of(), List.of(), null, null));
                     continue;
                 }
+                boolean own = iteration.isEmpty();
+                if (own) {
+                    work.start(file + ":" + step.line() + ": " + step.text());
+                    stepLab = lab;
+                    stepBlocks = lab == null ? 0 : lab.machine().blocks();
+                } else {
+                    loopAt = "line " + step.line() + ": " + prefix + step.text();
+                }
+                watchLab();
+                tick();
                 StepReport report;
                 if (++executed > MAX_STEPS) {
                     report = report(step, prefix, error("the run has executed " + fmt(MAX_STEPS) + " steps, the most"
                             + " one run may (each step of each loop iteration counts)"));
                 } else {
                     report = execute(step, prefix);
+                }
+                watchLab();
+                if (own && !(step.statement() instanceof Statement.Loop)) {
+                    work.finish(); // a bar goes before the step's line
+                } else {
+                    work.interrupt(); // a loop's bar makes way for the line
                 }
                 reports.add(report);
                 progress.accept(report);
@@ -170,15 +217,50 @@ public final class ScenarioRunner {
                 if (stopped == null && step.statement() instanceof Statement.Loop loop) {
                     iterate(loop, iteration);
                 }
+                if (own) {
+                    work.finish();
+                }
             }
+        }
+
+        /** Has the lab's machine (a new one after a vm, restore or migrate step) report its turns. */
+        private void watchLab() {
+            if (lab != watched && work != WorkProgress.OFF) {
+                watched = lab;
+                if (lab != null) {
+                    lab.machine().observeTurns(this::tick);
+                }
+            }
+        }
+
+        /** Tells the progress where the file's step now running is. */
+        private void tick() {
+            if (loopDone >= 0) {
+                work.update(loopDone, loopTotal, "iterations", () -> loopAt);
+                return;
+            }
+            Supplier<String> trueTime = () -> vmHost == null ? "" : "true time " + fmt(vmHost.trueNanos()) + " ns";
+            if (countDone >= 0) {
+                work.update(countDone, countTotal, countUnit, trueTime);
+                return;
+            }
+            long blocks = lab == null ? 0 : lab.machine().blocks() - (lab == stepLab ? stepBlocks : 0);
+            work.update(blocks, 0, "guest blocks", trueTime);
         }
 
         /** The iterations of a loop whose header has run (and checked its count or range). */
         private void iterate(Statement.Loop loop, List<String> iteration) {
             long first = loop.variable() == null ? 1 : eval(loop.from());
             long last = loop.variable() == null ? eval(loop.count()) : eval(loop.to());
+            boolean own = iteration.isEmpty();
+            if (own) {
+                loopTotal = last < first ? 0 : last - first + 1 <= 0 ? Long.MAX_VALUE : last - first + 1;
+            }
             try {
                 for (long v = first; v <= last && stopped == null; v++) {
+                    if (own) {
+                        loopDone = v - first;
+                    }
                     List<String> labels = new ArrayList<>(iteration);
                     if (loop.variable() == null) {
                         labels.add("#" + v);
@@ -192,6 +274,9 @@ public final class ScenarioRunner {
                     }
                 }
             } finally {
+                if (own) {
+                    loopDone = -1;
+                }
                 if (loop.variable() != null) {
                     vars.remove(loop.variable());
                 }
@@ -758,7 +843,13 @@ public final class ScenarioRunner {
                 try (var out = Files.newBufferedWriter(temporary, java.nio.charset.StandardCharsets.UTF_8)) {
                     out.write(header);
                     out.write('\n');
+                    countTotal = rows;
+                    countUnit = "rows";
                     for (long r = 0; r < rows; r++) {
+                        if (loopDone < 0) {
+                            countDone = r;
+                            tick();
+                        }
                         vmHost.clock().advance(every);
                         List<Long> row = new ArrayList<>();
                         row.add(vmHost.trueNanos());
@@ -772,6 +863,8 @@ public final class ScenarioRunner {
                         }
                         last = row;
                     }
+                } finally {
+                    countDone = -1;
                 }
                 try {
                     Files.setPosixFilePermissions(temporary,

@@ -40,6 +40,7 @@ public final class GuestRun {
     private long quantum = Machine.DEFAULT_QUANTUM;
     private Map<String, Long> hostSettings = Map.of();
     private Progress progress = Progress.NONE;
+    private WorkProgress runProgress = WorkProgress.OFF;
 
     public GuestRun(GuestImage image) {
         this.image = image;
@@ -83,6 +84,12 @@ public final class GuestRun {
         return this;
     }
 
+    /** Told how the run is going (blocks run of the budget, host time), after every scheduling turn. */
+    public GuestRun runProgress(WorkProgress runProgress) {
+        this.runProgress = runProgress;
+        return this;
+    }
+
     /** Boots the image and runs it to the end; serial output goes to {@code serialOut}. */
     public Result run(IntConsumer serialOut) {
         try {
@@ -103,12 +110,32 @@ public final class GuestRun {
         long wallStart = System.nanoTime();
         try (VirtualMachine vm = VirtualMachine.boot(Main.unicorn(), host, image, vcpus, memorySize, 0,
                 new VirtualMachine.Settings(quantum, budget, TrapMode.PATCH), serialOut)) {
-            VmExit exit = saveAtNanos >= 0 ? vm.run(saveAtNanos) : vm.run();
+            VmExit exit;
+            try {
+                watch(vm.machine(), runProgress, image.name(), saveAtNanos);
+                exit = saveAtNanos >= 0 ? vm.run(saveAtNanos) : vm.run();
+            } finally {
+                runProgress.finish();
+            }
             if (exit instanceof VmExit.TimeReached && snapshot != null) {
                 vm.save(snapshot, new byte[0], progress);
             }
             return result(vm, exit, wallStart);
         }
+    }
+
+    /**
+     * Reports a machine's run to {@code progress} as {@code task}: blocks run of its budget (a
+     * runaway's bound), and host time (of {@code untilNanos} if that is >= 0). It only looks.
+     */
+    static void watch(Machine machine, WorkProgress progress, String task, long untilNanos) {
+        if (progress == WorkProgress.OFF) {
+            return;
+        }
+        progress.start(task);
+        machine.observeTurns(() -> progress.update(machine.blocks(), machine.budget(), "blocks",
+                () -> "host time " + Durations.format(machine.clock().nanos())
+                        + (untilNanos >= 0 ? " of " + Durations.format(untilNanos) : "")));
     }
 
     /** What a VM's run gave, for {@link Result}. */

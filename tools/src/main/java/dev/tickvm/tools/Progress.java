@@ -36,7 +36,7 @@ final class Progress implements dev.tickvm.snapshot.Progress {
             if (bytesDone >= bytesTotal || System.nanoTime() - start < QUIET_NANOS) {
                 return;
             }
-            boolean terminal = System.console() != null;
+            boolean terminal = WorkProgress.terminal();
             bar = new ProgressBarBuilder().setTaskName("tickvm: " + task).setInitialMax(bytesTotal)
                     .setUnit(" MiB", 1 << 20).showSpeed().setStyle(ProgressBarStyle.ASCII)
                     .setUpdateIntervalMillis(terminal ? 200 : 1000)

@@ -26,7 +26,9 @@ import picocli.CommandLine.Parameters;
             "or on another (--host), after --downtime of true time, with a restore strategy (docs/TIME.md",
             "section 8; 'stop' is QEMU's default: the TSCs and kvmclock continue from their saved values).",
             "The guest's serial output goes to stdout (or --serial FILE), a summary line to stderr; the exit",
-            "code is the guest's, as for 'tickvm run'. --json: one JSON object on stdout instead."},
+            "code is the guest's, as for 'tickvm run'. --json: one JSON object on stdout instead.",
+            "A restore or a run taking over a second shows its progress on stderr, as for 'tickvm run'",
+            "(--no-progress: none)."},
         footer = {"", "Examples:",
             "  ./tickvm run --image clockwatch --save-at 2s --snapshot cw.tvm",
             "  ./tickvm restore cw.tvm --downtime 10s --for 3s",
@@ -70,6 +72,9 @@ final class RestoreCommand implements Callable<Integer> {
     @Mixin
     TraceOptions trace;
 
+    @Mixin
+    ProgressOptions progress;
+
     /** The strategy names, for --help. */
     static final class Strategies implements Iterable<String> {
         @Override
@@ -101,14 +106,19 @@ final class RestoreCommand implements Callable<Integer> {
                         Math.addExact(header.times().trueNanos(), downtime));
                 return HostSpec.build(name, clock, settings);
             }, how, new VirtualMachine.Settings(vm.quantum, vm.budget, dev.tickvm.cpu.TrapMode.PATCH),
-                    json && out == null ? serial::write : VmOptions.sink(out), Progress.bar("restoring"));
+                    json && out == null ? serial::write : VmOptions.sink(out), progress.snapshot("restoring"));
             try (VirtualMachine machine = restored.vm()) {
                 SimulatedHost h = machine.host();
                 System.err.printf("tickvm: restored %s (%s, %s) on %s at true time %s with '%s'%n",
                         machine.imageName(), Words.count(machine.machine().vcpus().size(), "vCPU"),
                         file, h, Durations.format(h.trueNanos()), how.name());
                 long start = machine.machine().clock().nanos();
-                VmExit exit = runFor == null ? machine.run() : machine.run(Math.addExact(start, runFor));
+                long until = runFor == null ? -1 : Math.addExact(start, runFor);
+                VmExit exit;
+                try (WorkProgress running = progress.work()) {
+                    GuestRun.watch(machine.machine(), running, machine.imageName(), until);
+                    exit = runFor == null ? machine.run() : machine.run(until);
+                }
                 stdout.flush();
                 if (out != null) {
                     out.finish();

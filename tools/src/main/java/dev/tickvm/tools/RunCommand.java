@@ -18,7 +18,9 @@ import picocli.CommandLine.Option;
             "The guest's serial output goes to stdout (or --serial FILE); a one-line summary goes to stderr.",
             "The exit code is the guest's debug-exit code (255 for a code outside 0..255),",
             "or 3 (all halted), 4 (fault), 5 (budget).",
-            "With --json, stdout has one JSON object instead: the summary and the serial output (docs/JSON.md)."},
+            "With --json, stdout has one JSON object instead: the summary and the serial output (docs/JSON.md).",
+            "A run that takes over a second shows its progress on stderr (blocks run of the --budget, host time):",
+            "a bar on a terminal, else a line a second; --no-progress turns it off."},
         footer = {"", "Examples:",
             "  ./tickvm run --image hello",
             "  ./tickvm run --image rdtsc-loop --clock real",
@@ -53,6 +55,9 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     TraceOptions trace;
 
+    @Mixin
+    ProgressOptions progress;
+
     @Option(names = "--save-at", paramLabel = "DURATION", converter = DurationConverter.class,
             description = "Stop once this much host time has passed (10s, 500ms, ...), save the VM to --snapshot, exit.")
     Long saveAt;
@@ -77,7 +82,7 @@ final class RunCommand implements Callable<Integer> {
         Main.unicorn();
         GuestImage guest = ImageArgument.resolve(image);
         GuestRun run = new GuestRun(guest).memorySize(memory).clock(clock.create()).budget(vm.budget).quantum(vm.quantum)
-                .progress(Progress.bar("saving"));
+                .progress(progress.snapshot("saving")).runProgress(progress.work());
         if (vcpus != null) {
             run.vcpus(vcpus);
         }

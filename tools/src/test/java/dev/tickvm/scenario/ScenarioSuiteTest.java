@@ -244,7 +244,9 @@ class ScenarioSuiteTest {
         String scenario = ScenarioCli.run("scenario", "--help").stdout();
         assertAll(
                 () -> assertTrue(demo.contains("./tickvm scenario scenarios/ --tap"), demo),
-                () -> assertTrue(scenario.startsWith("Usage: tickvm scenario [-hV] [--json] [--tap]"), scenario),
+                () -> assertTrue(scenario.startsWith("Usage: tickvm scenario [-hV] [--json] [--no-progress] [--tap]"),
+                        scenario),
+                () -> assertTrue(scenario.contains("progress on stderr"), scenario),
                 () -> assertTrue(scenario.contains("FILE|DIR..."), scenario),
                 () -> assertTrue(scenario.contains("\n  ./tickvm scenario scenarios/ --tap --junit scenarios.xml "),
                         scenario));

@@ -53,6 +53,8 @@ public final class Machine implements AutoCloseable {
     private long usedBlocks;
     /** The vCPU whose turn ran the last block, or -1 before any has run. */
     private int lastRan = -1;
+    /** Told after every scheduling turn (progress reports); not VM state. */
+    private Runnable turnObserver = () -> { };
 
     private Machine(Builder b) {
         this.unicorn = b.unicorn != null ? b.unicorn : Unicorn.get();
@@ -141,6 +143,20 @@ public final class Machine implements AutoCloseable {
     /** Blocks executed by all vCPUs so far. */
     public long blocks() {
         return usedBlocks;
+    }
+
+    /**
+     * Calls {@code observer} after every scheduling turn, on the running thread, until replaced: a
+     * place to watch a long run (its {@link #blocks()}, the clock), e.g. for a progress report. It
+     * must only look: the same run with and without an observer is the same run.
+     */
+    public void observeTurns(Runnable observer) {
+        this.turnObserver = Objects.requireNonNull(observer);
+    }
+
+    /** The count of {@link #blocks()} at which the VM is cut off as a runaway. */
+    public long budget() {
+        return budget;
     }
 
     /** Allows {@code blocks} more blocks from now before the VM counts as a runaway. */
@@ -243,6 +259,7 @@ public final class Machine implements AutoCloseable {
                 lastRan = current;
             }
             usedBlocks += vcpu.blocks() - before;
+            turnObserver.run();
             VmExit end = switch (exit) {
                 case VcpuExit.Preempted p -> null;
                 case VcpuExit.Halted h -> null; // the vCPU knows whether a wake-up was pending
