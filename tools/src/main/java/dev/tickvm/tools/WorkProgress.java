@@ -163,6 +163,9 @@ public final class WorkProgress implements AutoCloseable {
     private String line(long done, long total, String unit, String detail, long wallNanos) {
         StringBuilder b = new StringBuilder("tickvm: ").append(task).append(": ");
         b.append(String.format(Locale.ROOT, "%,d", done));
+        if ((total > 0 ? total : done) == 1 && unit.endsWith("s")) {
+            unit = unit.substring(0, unit.length() - 1); // "1 guest block", "1 of 1 row"
+        }
         if (total > 0) {
             b.append(String.format(Locale.ROOT, " of %,d %s (%d%%)", total, unit,
                     (long) Math.floor(100.0 * Math.min(done, total) / total)));

@@ -58,7 +58,7 @@ class ScenarioProgressTest {
                         "tickvm: t.tvs:3: repeat n: 1 of 2 iterations (50%), line 4: [#2] guest 0 spin 1000 -> a b, wall 5 s",
                         "tickvm: t.tvs:3: repeat n: 1 of 2 iterations (50%), line 4: [#2] guest 0 spin 1000 -> a b, wall 6 s",
                         "tickvm: t.tvs:6: guest 0 spin 100_000 -> c d: 0 guest blocks, true time 1,090 ns, wall 1 s",
-                        "tickvm: t.tvs:6: guest 0 spin 100_000 -> c d: 1 guest blocks, true time 1,142 ns, wall 2 s",
+                        "tickvm: t.tvs:6: guest 0 spin 100_000 -> c d: 1 guest block, true time 1,142 ns, wall 2 s",
                         "tickvm: t.tvs:6: guest 0 spin 100_000 -> c d: 1,244 guest blocks, true time 34,628 ns, wall 3 s"),
                         lines));
     }

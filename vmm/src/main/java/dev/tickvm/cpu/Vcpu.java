@@ -453,7 +453,8 @@ public final class Vcpu implements AutoCloseable {
                 || kind == FaultKind.UNMAPPED_FETCH;
         if (unmapped && unmappedAccess) {
             // Unicorn does not sync RIP for memory faults: it is the start of the faulting block.
-            detail = String.format("%d bytes at 0x%x, in the block", unmappedSize, unmappedAddress);
+            detail = String.format("%d byte%s at 0x%x, in the block", unmappedSize, unmappedSize == 1 ? "" : "s",
+                    unmappedAddress);
         }
         unmappedAccess = false;
         return new VcpuExit.Fault(kind, at, vector, memory.readAvailable(at, TrapDecoder.MAX_INSTRUCTION_LENGTH),

@@ -98,7 +98,7 @@ class GuestFaultTest {
         VcpuExit.Fault f = runToFault("48c7c000000040 ffe0");
         assertEquals(FaultKind.UNMAPPED_FETCH, f.kind());
         assertEquals(0x40000000L, f.rip());
-        assertEquals("1 bytes at 0x40000000, in the block", f.detail());
+        assertEquals("1 byte at 0x40000000, in the block", f.detail());
         assertArrayEquals(new byte[0], f.bytes());
     }
 

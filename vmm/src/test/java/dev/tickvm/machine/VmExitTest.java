@@ -41,8 +41,8 @@ class VmExitTest {
         assertEquals("vCPU 3: CPU exception at RIP 0x100002 (vector 128); bytes at RIP: 90 0f",
                 new VmExit.Faulted(3, fault).describe());
         VcpuExit.Fault fetch = new VcpuExit.Fault(FaultKind.UNMAPPED_FETCH, 0x40000000, -1, new byte[0],
-                "1 bytes at 0x40000000, in the block");
-        assertEquals("instruction fetch from unmapped memory: 1 bytes at 0x40000000, in the block at RIP 0x40000000;"
+                "1 byte at 0x40000000, in the block");
+        assertEquals("instruction fetch from unmapped memory: 1 byte at 0x40000000, in the block at RIP 0x40000000;"
                 + " no guest memory at RIP", fetch.message());
     }
 }

@@ -76,7 +76,7 @@ class GuestMemoryTest {
         assertInstanceOf(IndexOutOfBoundsException.class, e);
 
         e = assertThrows(GuestMemoryException.class, () -> memory.writeByte(SIZE, (byte) 1));
-        assertEquals("guest access of 1 bytes at 0x200000 is outside guest RAM (0x0-0x200000)", e.getMessage());
+        assertEquals("guest access of 1 byte at 0x200000 is outside guest RAM (0x0-0x200000)", e.getMessage());
 
         e = assertThrows(GuestMemoryException.class, () -> memory.write(SIZE - 2, new byte[3]));
         assertEquals("guest access of 3 bytes at 0x1ffffe is outside guest RAM (0x0-0x200000)", e.getMessage());
@@ -88,7 +88,7 @@ class GuestMemoryTest {
     @Test
     void negativeAddressOrLengthIsRejected() {
         GuestMemoryException e = assertThrows(GuestMemoryException.class, () -> memory.readByte(-1));
-        assertEquals("guest access of 1 bytes at 0xffffffffffffffff is outside guest RAM (0x0-0x200000)",
+        assertEquals("guest access of 1 byte at 0xffffffffffffffff is outside guest RAM (0x0-0x200000)",
                 e.getMessage());
         assertThrows(GuestMemoryException.class, () -> memory.read(0, -1));
     }
