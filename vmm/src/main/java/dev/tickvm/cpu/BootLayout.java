@@ -27,9 +27,9 @@ import dev.tickvm.unicorn.Engine;
  * the CPL and the code it runs with (issue 11: vCPU 0 rewrote vCPU 1's frame to CS 0x08, and
  * vCPU 1 then ran RDTSC, RDMSR and MOV CR0 untrapped). So every engine maps these three pages
  * without Unicorn's write permission ({@link #mapGuestMemory}): Unicorn checks a mapping's
- * permissions on every guest access at any CPL, the CPU's own included, and a guest write
- * there stops the engine with WRITE_PROT, which ends the VM with a PROTECTION fault naming the
- * address. Only the stub page is executable. The VMM writes them through host memory, which
+ * permissions on every guest access whatever the CPL (the CPU's descriptor and IRETQ reads
+ * need only read permission), and a guest write there stops the engine with WRITE_PROT, which
+ * ends the VM with a PROTECTION fault naming the address. Only the stub page is executable. The VMM writes them through host memory, which
  * the permissions do not cover. The descriptors carry their accessed bit already, so loading
  * one never needs the CPU to write the GDT. There is no IDT to protect: every exception and
  * INT n reaches the interrupt hook instead of being delivered, and there are no page tables
