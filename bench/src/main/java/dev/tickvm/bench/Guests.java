@@ -129,7 +129,7 @@ final class Guests {
             frame = BootLayout.writeBootFrame(memory, 0, LOAD);
             engine = Unicorn.get().openX86_64();
             engine.setCpuModel(CpuModel.HASWELL);
-            engine.mapHostMemory(0, memory.segment());
+            BootLayout.mapGuestMemory(engine, memory);
             engine.write(DescriptorRegister.GDTR,
                     SegmentDescriptorRegister.table(BootLayout.GDT_BASE, BootLayout.gdtLimit()));
             engine.write(X86Register.CR4, BootLayout.BOOT_CR4);

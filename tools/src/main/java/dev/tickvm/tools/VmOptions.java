@@ -1,6 +1,7 @@
 package dev.tickvm.tools;
 
 import dev.tickvm.machine.Machine;
+import java.io.FileNotFoundException;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -41,7 +42,9 @@ final class VmOptions {
         }
         Path parent = serial.toAbsolutePath().getParent();
         if (parent == null || !Files.isDirectory(parent)) {
-            throw new IllegalArgumentException("--serial " + serial + ": no such directory");
+            // Not a usage error: the command line is fine, the file system is not (exit 1, as
+            // when the file itself cannot be created; CommandLineErrorsTest).
+            throw new FileNotFoundException(serial + " (No such file or directory)");
         }
         for (Path input : inputs) {
             if (input != null && Files.exists(serial) && Files.exists(input) && Files.isSameFile(serial, input)) {

@@ -1,15 +1,16 @@
 package dev.tickvm.cpu;
 
 import dev.tickvm.memory.GuestMemory;
+import dev.tickvm.unicorn.Engine;
 
 /**
  * The low guest memory the VMM owns, and how a vCPU enters its guest at CPL3.
  *
  * <pre>
  * 0x0000-0x0fff  unused (a jump to 0 stops Unicorn, whose "until" address is 0)
- * 0x1000         GDT: null, 0x08 kernel code, 0x10 kernel data, 0x18 user data, 0x20 user code
- * 0x2000         boot stub: IRETQ
- * 0x3000-0x3fff  boot frames, 64 bytes per vCPU: RIP, CS, RFLAGS, RSP, SS for the IRETQ
+ * 0x1000         GDT: null, 0x08 kernel code, 0x10 kernel data, 0x18 user data, 0x20 user code  (read)
+ * 0x2000         boot stub: IRETQ                                                    (read, execute)
+ * 0x3000-0x3fff  boot frames, 64 bytes per vCPU: RIP, CS, RFLAGS, RSP, SS for the IRETQ  (read)
  * 0x4000-0xffff  reserved for VMM/guest shared areas
  * 0x100000       guest image
  * top of RAM     vCPU stacks, 16 KiB each, vCPU 0 highest
@@ -20,6 +21,19 @@ import dev.tickvm.memory.GuestMemory;
  * at CPL0). Writing CS through Unicorn does not change the CPL in 64-bit mode, so the vCPU starts
  * at a CPL0 stub whose IRETQ pops a user-mode frame. A vCPU restored from a saved state re-enters
  * user mode through the same stub and its frame slot (see RegisterFile).
+ *
+ * <h2>The guest cannot write what puts a vCPU at CPL0</h2>
+ * Whoever writes the GDT, the stub or a frame that a vCPU has yet to IRETQ through chooses
+ * the CPL and the code it runs with (issue 11: vCPU 0 rewrote vCPU 1's frame to CS 0x08, and
+ * vCPU 1 then ran RDTSC, RDMSR and MOV CR0 untrapped). So every engine maps these three pages
+ * without Unicorn's write permission ({@link #mapGuestMemory}): Unicorn checks a mapping's
+ * permissions on every guest access whatever the CPL (the CPU's descriptor and IRETQ reads
+ * need only read permission), and a guest write there stops the engine with WRITE_PROT, which
+ * ends the VM with a PROTECTION fault naming the address. Only the stub page is executable. The VMM writes them through host memory, which
+ * the permissions do not cover. The descriptors carry their accessed bit already, so loading
+ * one never needs the CPU to write the GDT. There is no IDT to protect: every exception and
+ * INT n reaches the interrupt hook instead of being delivered, and there are no page tables
+ * (Unicorn's 64-bit mode runs with CR0.PG clear, and a CPL3 MOV to CR3 or CR0 raises #GP).
  */
 public final class BootLayout {
     public static final long GDT_BASE = 0x1000;
@@ -51,10 +65,10 @@ public final class BootLayout {
 
     private static final long[] GDT = {
         0L,
-        0x00AF9A000000FFFFL, // 0x08 kernel code, 64-bit
-        0x00CF92000000FFFFL, // 0x10 kernel data
-        0x00CFF2000000FFFFL, // 0x18 user data, DPL 3
-        0x00AFFA000000FFFFL, // 0x20 user code, 64-bit, DPL 3
+        0x00AF9B000000FFFFL, // 0x08 kernel code, 64-bit
+        0x00CF93000000FFFFL, // 0x10 kernel data
+        0x00CFF3000000FFFFL, // 0x18 user data, DPL 3
+        0x00AFFB000000FFFFL, // 0x20 user code, 64-bit, DPL 3
     };
     /** IRETQ. */
     static final byte[] STUB = {0x48, (byte) 0xcf};
@@ -62,6 +76,23 @@ public final class BootLayout {
     static final int IRET_FRAME_LENGTH = 40;
 
     private BootLayout() {
+    }
+
+    /** Where the VMM's pages end: guest RAM from here up is the guest's to read, write and execute. */
+    public static final long VMM_PAGES_END = 0x4000;
+    private static final long PAGE = 0x1000;
+
+    /**
+     * Maps guest RAM into {@code engine}: read, write and execute everywhere except the GDT page
+     * (read), the stub page (read, execute) and the boot-frame page (read).
+     */
+    public static void mapGuestMemory(Engine engine, GuestMemory memory) {
+        var ram = memory.segment();
+        engine.mapHostMemory(0, ram.asSlice(0, GDT_BASE), Engine.PROT_ALL);
+        engine.mapHostMemory(GDT_BASE, ram.asSlice(GDT_BASE, PAGE), Engine.PROT_READ);
+        engine.mapHostMemory(BOOT_STUB, ram.asSlice(BOOT_STUB, PAGE), Engine.PROT_READ | Engine.PROT_EXEC);
+        engine.mapHostMemory(BOOT_FRAMES, ram.asSlice(BOOT_FRAMES, PAGE), Engine.PROT_READ);
+        engine.mapHostMemory(VMM_PAGES_END, ram.asSlice(VMM_PAGES_END), Engine.PROT_ALL);
     }
 
     /** Size of the GDT in bytes minus one, as GDTR wants it. */

@@ -130,6 +130,7 @@ final class RegisterFile {
         VcpuState.Segments seg = s.segments();
         if (seg.cpl() == 0) {
             // Saved before its first turn, at the CPL0 boot stub: the registers say it all.
+            checkBootState(memory, id, s);
             e.write(CS, seg.cs());
             e.write(SS, seg.ss());
             e.write(RFLAGS, s.rflags());
@@ -144,6 +145,27 @@ final class RegisterFile {
         e.write(FS_BASE, seg.fsBase());
         e.write(GS_BASE, seg.gsBase());
         return s.rip();
+    }
+
+    /**
+     * A CPL0 state is a vCPU that has not run yet: at the boot stub, RSP at its own frame slot,
+     * whose frame enters CPL3. Anything else would run guest code at CPL0 (writing CS does not
+     * change the CPL), so a state or RAM that says otherwise (a forged snapshot) is refused.
+     */
+    private static void checkBootState(GuestMemory memory, int id, VcpuState s) {
+        long frame = BootLayout.frameAddress(id);
+        long rsp = s.gpr(4);
+        if (s.rip() != BootLayout.BOOT_STUB || rsp != frame) {
+            throw new IllegalArgumentException(String.format("vCPU %d: a state at CPL0 must be at the boot stub 0x%x"
+                    + " with RSP 0x%x (a vCPU that has not run yet), not RIP 0x%x RSP 0x%x", id,
+                    BootLayout.BOOT_STUB, frame, s.rip(), rsp));
+        }
+        long cs = memory.readLong(frame + 8);
+        long ss = memory.readLong(frame + 32);
+        if ((cs & 3) != 3 || (ss & 3) != 3) {
+            throw new IllegalArgumentException(String.format(
+                    "vCPU %d: its boot frame at 0x%x enters CS 0x%x SS 0x%x, not user mode", id, frame, cs, ss));
+        }
     }
 
     /** Runs the boot stub's IRETQ into the saved user-mode RIP, CS, RFLAGS, RSP and SS. */

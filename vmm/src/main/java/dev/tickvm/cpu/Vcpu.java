@@ -134,7 +134,7 @@ public final class Vcpu implements AutoCloseable {
         this.engine = unicorn.openX86_64();
         try {
             engine.setCpuModel(CpuModel.HASWELL);
-            engine.mapHostMemory(0, memory.segment());
+            BootLayout.mapGuestMemory(engine, memory);
             this.rip = entry.enter(engine);
             engine.onInterrupt(this::onException);
             engine.onBlock(this::onBlock);
@@ -449,8 +449,9 @@ public final class Vcpu implements AutoCloseable {
             default -> FaultKind.CPU_EXCEPTION;
         };
         String detail = "Unicorn stopped with " + error.cName();
+        // The hook also sees accesses the permissions refuse (the VMM's pages, see BootLayout).
         boolean unmapped = kind == FaultKind.UNMAPPED_READ || kind == FaultKind.UNMAPPED_WRITE
-                || kind == FaultKind.UNMAPPED_FETCH;
+                || kind == FaultKind.UNMAPPED_FETCH || kind == FaultKind.PROTECTION;
         if (unmapped && unmappedAccess) {
             // Unicorn does not sync RIP for memory faults: it is the start of the faulting block.
             detail = String.format("%d byte%s at 0x%x, in the block", unmappedSize, unmappedSize == 1 ? "" : "s",

@@ -31,6 +31,8 @@ public final class Engine implements AutoCloseable {
     private static final int HOOK_INSN = 1 << 1;
     private static final int HOOK_BLOCK = 1 << 3;
     private static final int HOOK_MEM_UNMAPPED = 0x70;
+    /** UC_HOOK_MEM_READ_PROT | UC_HOOK_MEM_WRITE_PROT | UC_HOOK_MEM_FETCH_PROT. */
+    private static final int HOOK_MEM_PROT = 0x380;
     private static final int INSN_IN = 218;
     private static final int INSN_OUT = 500;
     private static final int INSN_CPUID = 113;
@@ -253,9 +255,27 @@ public final class Engine implements AutoCloseable {
      * must stay alive as long as this engine (several engines may map the same segment).
      */
     public void mapHostMemory(long guestAddress, MemorySegment memory) {
+        mapHostMemory(guestAddress, memory, PROT_ALL);
+    }
+
+    /** UC_PROT_READ: the guest may read (the CPU's own descriptor and stack reads included). */
+    public static final int PROT_READ = 1;
+    /** UC_PROT_WRITE. */
+    public static final int PROT_WRITE = 2;
+    /** UC_PROT_EXEC. */
+    public static final int PROT_EXEC = 4;
+    /** Read, write and execute. */
+    public static final int PROT_ALL = PROT_READ | PROT_WRITE | PROT_EXEC;
+
+    /**
+     * Maps host memory with Unicorn permissions {@code perms} (PROT_*). Unicorn checks them on
+     * every guest access whatever the CPL, and stops with READ_PROT, WRITE_PROT or FETCH_PROT;
+     * the host's own writes to the segment are unaffected. Address and size must be 4 KiB-aligned.
+     */
+    public void mapHostMemory(long guestAddress, MemorySegment memory, int perms) {
         try {
             unicorn.check("uc_mem_map_ptr(0x" + Long.toHexString(guestAddress) + ", " + memory.byteSize() + ")",
-                    (int) unicorn.ucMemMapPtr.invokeExact(handle, guestAddress, memory.byteSize(), 7, memory));
+                    (int) unicorn.ucMemMapPtr.invokeExact(handle, guestAddress, memory.byteSize(), perms, memory));
         } catch (UnicornException e) {
             throw e;
         } catch (Throwable t) {
@@ -422,11 +442,14 @@ public final class Engine implements AutoCloseable {
         addHook(HOOK_INSN, ON_SYSENTER, FunctionDescriptor.ofVoid(ADDRESS, ADDRESS), INSN_SYSENTER);
     }
 
-    /** The hook only observes: Unicorn then stops with the matching *_UNMAPPED error. */
+    /**
+     * The hook only observes: Unicorn then stops with the matching *_UNMAPPED error. It also sees
+     * accesses refused by a mapping's permissions, after which Unicorn stops with *_PROT.
+     */
     public void onUnmappedAccess(UnmappedAccessHook hook) {
         once(upcalls.unmapped, "an unmapped-access");
         upcalls.unmapped = hook;
-        addHook(HOOK_MEM_UNMAPPED, ON_UNMAPPED,
+        addHook(HOOK_MEM_UNMAPPED | HOOK_MEM_PROT, ON_UNMAPPED,
                 FunctionDescriptor.of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS), 0);
     }
 

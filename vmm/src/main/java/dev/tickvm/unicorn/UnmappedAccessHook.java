@@ -2,7 +2,8 @@ package dev.tickvm.unicorn;
 
 /**
  * Called when the guest touches unmapped memory, before Unicorn gives up with READ/WRITE/
- * FETCH_UNMAPPED. {@code access} is Unicorn's uc_mem_type (16 read, 17 write, 18 fetch).
+ * FETCH_UNMAPPED, and when it touches memory its mapping's permissions refuse, before Unicorn
+ * gives up with READ/WRITE/FETCH_PROT. {@code access} is Unicorn's uc_mem_type.
  */
 @FunctionalInterface
 public interface UnmappedAccessHook {

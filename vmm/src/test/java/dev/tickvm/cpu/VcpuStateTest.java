@@ -349,6 +349,27 @@ class VcpuStateTest {
     }
 
     @Test
+    void aCpl0StateIsOnlyAVcpuAtTheBootStubWithAUserModeFrame() {
+        // Restoring writes CS without changing the CPL: a CPL0 state elsewhere, or a boot frame
+        // aimed at CS 0x08, would run guest code at CPL0 (issue 11.1, through a forged snapshot).
+        try (Machine original = Guests.builder(Guests.hex("f4"), new Guests.Capture()).build()) {
+            VcpuState s = original.vcpus().getFirst().saveState();
+            assertEquals(0, s.segments().cpl());
+            VcpuState elsewhere = new VcpuState(s.generalRegisters(), Guests.LOAD, s.rflags(), s.segments(),
+                    s.control(), s.debug(), s.tables(), s.msrs(), s.x87(), s.sse(), s.runState());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Guests.restored(List.of(elsewhere), snapshotRam(original), new Guests.Capture()).build());
+            assertEquals("vCPU 0: a state at CPL0 must be at the boot stub 0x2000 with RSP 0x3000 (a vCPU that has"
+                    + " not run yet), not RIP 0x100000 RSP 0x3000", e.getMessage());
+            byte[] ram = snapshotRam(original);
+            ram[0x3008] = 0x08; // the frame's CS
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> Guests.restored(List.of(s), ram, new Guests.Capture()).build());
+            assertEquals("vCPU 0: its boot frame at 0x3000 enters CS 0x8 SS 0x1b, not user mode", e.getMessage());
+        }
+    }
+
+    @Test
     void faultedVcpuIsRestoredFaultedAndItsVmStaysEnded() {
         byte[] code = Guests.hex("90 0f0b"); // nop; ud2
         try (Machine original = Guests.builder(code, new Guests.Capture()).build()) {

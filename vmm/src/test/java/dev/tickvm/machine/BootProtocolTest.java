@@ -42,7 +42,7 @@ class BootProtocolTest {
     void bootAreaHoldsTheGdtTheIretqStubAndOneFramePerVcpu() {
         try (Machine m = Guests.builder(Guests.hex("f4"), new Guests.Capture()).vcpus(2).build()) {
             assertEquals(0L, m.memory().readLong(BootLayout.GDT_BASE));
-            assertEquals(0x00AFFA000000FFFFL, m.memory().readLong(BootLayout.GDT_BASE + 0x20));
+            assertEquals(0x00AFFB000000FFFFL, m.memory().readLong(BootLayout.GDT_BASE + 0x20)); // accessed bit set
             assertEquals((short) 0xcf48, m.memory().readShort(BootLayout.BOOT_STUB)); // 48 cf: iretq
             assertEquals(39, BootLayout.gdtLimit());
             long frame1 = BootLayout.BOOT_FRAMES + BootLayout.BOOT_FRAME_SIZE;
