@@ -895,14 +895,11 @@ public final class ScenarioRunner {
                 values.add(tolerance);
             }
             if (!holds && e.ops().size() == 1 && e.ops().getFirst().equals("==")) {
-                // Say by how much, with or without a tolerance.
-                long a = values.get(0);
-                long b = values.get(1);
-                try {
-                    shown.append("; differ by ").append(fmt(Math.subtractExact(a, b)));
-                } catch (ArithmeticException overflow) {
-                    // Too far apart to say by how much in 64 bits.
-                }
+                // Say by how much, with or without a tolerance; exactly, even past 64 bits (the
+                // difference of two longs needs 65).
+                java.math.BigInteger difference = java.math.BigInteger.valueOf(values.get(0))
+                        .subtract(java.math.BigInteger.valueOf(values.get(1)));
+                shown.append("; differ by ").append(String.format(Locale.ROOT, "%,d", difference));
             }
             return new Outcome(holds ? Status.PASS : Status.FAIL, Map.of(), values, shown.toString());
         }

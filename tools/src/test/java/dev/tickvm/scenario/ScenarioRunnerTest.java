@@ -149,6 +149,28 @@ class ScenarioRunnerTest {
                 () -> assertNull(report.stoppedAt()), () -> assertEquals(1, report.exitCode()));
     }
 
+    /** Issue 11.11: a difference past 64 bits printed "differ by )"; it is told exactly, however far. */
+    @Test
+    void aDifferencePast64BitsIsToldExactly() {
+        ScenarioReport report;
+        try {
+            report = new ScenarioRunner(() -> {
+                throw new AssertionError("no VM, no Unicorn");
+            }).run(Scenario.parse("t.tvs", """
+                    let c = -9223372036854775807 - 1
+                    expect c == 1 +- 9223372036854775807
+                    expect 9223372036854775807 == c
+                    """), r -> { });
+        } catch (ScenarioSyntaxException e) {
+            throw new AssertionError(e);
+        }
+        assertEquals(List.of(Status.OK, Status.FAIL, Status.FAIL), statuses(report));
+        assertEquals(List.of("c = -9,223,372,036,854,775,808",
+                "-9,223,372,036,854,775,808 == 1 +- 9,223,372,036,854,775,807; differ by -9,223,372,036,854,775,809",
+                "9,223,372,036,854,775,807 == -9,223,372,036,854,775,808; differ by 18,446,744,073,709,551,615"),
+                report.steps().stream().map(StepReport::message).toList());
+    }
+
     @Test
     void expectErrorPassesOnlyOnTheErrorItNames() {
         ScenarioReport report = run("""
