@@ -149,6 +149,30 @@ class ScenarioRunnerTest {
                 () -> assertNull(report.stoppedAt()), () -> assertEquals(1, report.exitCode()));
     }
 
+    /** Issue 11.10: an overflow was "java.lang.ArithmeticException: long overflow"; now the step says what. */
+    @Test
+    void anOverflowIsARuntimeErrorThatSaysWhat() {
+        ScenarioReport advance = run("""
+                host h
+                vm host=h vcpus=1
+                advance 9223372036854775807
+                """);
+        assertEquals(List.of(Status.OK, Status.OK, Status.ERROR), statuses(advance));
+        assertEquals("t.tvs:3: step 3 'advance 9223372036854775807' failed: advance by 9,223,372,036,854,775,807 ns"
+                + " would take the host clock past 2^63-1 ns (292 years): at most "
+                + String.format(java.util.Locale.ROOT, "%,d", Long.MAX_VALUE - advance.steps().get(1).hostNanos())
+                + " ns are left; the run stops here (0 later steps not run)", advance.stoppedAt().message());
+        ScenarioReport run = run("""
+                host h
+                vm host=h vcpus=1
+                advance 1s
+                run 9223372036854775807
+                """);
+        assertEquals(List.of(Status.OK, Status.OK, Status.OK, Status.ERROR), statuses(run));
+        assertEquals("run: a value it computes would pass the 64-bit range (2^63-1; as nanoseconds, 292 years): use"
+                + " smaller numbers", run.steps().get(3).message());
+    }
+
     /** Issue 11.11: a difference past 64 bits printed "differ by )"; it is told exactly, however far. */
     @Test
     void aDifferencePast64BitsIsToldExactly() {
