@@ -38,21 +38,7 @@ public final class FileProblems {
      * (as /dev/null), "a block device", "a FIFO", "a socket", else "not a regular file".
      */
     public static String kind(Path path) {
-        if (Files.isDirectory(path)) {
-            return "a directory";
-        }
-        try {
-            int mode = (Integer) Files.getAttribute(path, "unix:mode");
-            return switch (mode & 0170000) {
-                case 0020000 -> "a character device";
-                case 0060000 -> "a block device";
-                case 0010000 -> "a FIFO";
-                case 0140000 -> "a socket";
-                default -> "a special file";
-            };
-        } catch (IOException | UnsupportedOperationException | IllegalArgumentException | ClassCastException e) {
-            return "a special file";
-        }
+        return dev.tickvm.snapshot.FileKinds.describe(path);
     }
 
     /**
