@@ -171,6 +171,17 @@ class ScenarioRunnerTest {
         assertEquals(List.of(Status.OK, Status.OK, Status.OK, Status.ERROR), statuses(run));
         assertEquals("run: a value it computes would pass the 64-bit range (2^63-1; as nanoseconds, 292 years): use"
                 + " smaller numbers", run.steps().get(3).message());
+        // The check comes before the VM is saved and closed: the run ends cleanly, its report whole.
+        ScenarioReport migrate = run("""
+                host a
+                host b
+                vm host=a vcpus=2
+                migrate to=b downtime=9223372036854775807
+                """);
+        assertEquals(List.of(Status.OK, Status.OK, Status.OK, Status.ERROR), statuses(migrate));
+        assertEquals("a downtime of 9,223,372,036,854,775,807 ns and a stagger of 0 ns would take the host clock past"
+                + " 2^63-1 ns (292 years): at most " + String.format(java.util.Locale.ROOT, "%,d",
+                Long.MAX_VALUE - migrate.steps().get(2).hostNanos()) + " ns are left", migrate.steps().get(3).message());
     }
 
     /** Issue 11.11: a difference past 64 bits printed "differ by )"; it is told exactly, however far. */
