@@ -102,6 +102,21 @@ class CommandLineErrorsTest {
         assertOneLineUsageError(Cli.run("run", "--image", missing.toString()), "tickvm: no such image file: " + missing);
     }
 
+    /** Issue 11.10: an overflowing --downtime said only "long overflow" (exit 1). */
+    @Test
+    void restoreDowntimePastTheClockIsBadUsage(@TempDir Path dir) {
+        Path snapshot = dir.resolve("cw.tvm");
+        Cli.Outcome save = Cli.run("run", "--image", "clockwatch", "--save-at", "1ms", "--snapshot", snapshot.toString());
+        assertTrue(Files.isRegularFile(snapshot), save::toString);
+        Cli.Outcome o = Cli.run("restore", snapshot.toString(), "--downtime", "9223372036854775807ns", "--for", "1ms");
+        assertAll(o.toString(),
+                () -> assertEquals(2, o.exitCode()),
+                () -> assertEquals(1, o.errLines().size()),
+                () -> assertTrue(o.errLines().getFirst().matches("tickvm: --downtime 9,223,372,036,854,775,807 ns would"
+                        + " take true time past 2\\^63-1 ns \\(292 years\\): the snapshot was saved at [0-9,]+ ns"),
+                        o.errLines()::toString));
+    }
+
     /** Issue 11.10: a directory or /dev/null exists; "no such image file" was wrong for both. */
     @Test
     void directoryAsImageIsBadUsage(@TempDir Path dir) {
