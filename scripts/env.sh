@@ -12,6 +12,13 @@ TICKVM_CACHE=${XDG_CACHE_HOME:-${HOME:-~}/.cache}/tickvm
 # Debian's multiarch triplet; $HOSTTYPE avoids forking uname on every run.
 TICKVM_MULTIARCH=${HOSTTYPE}-linux-gnu
 
+# mktemp (here, in ./tickvm and in ./test) writes under $TMPDIR: one that is not a writable
+# directory (deleted, mistyped) would stop every command at its first mktemp. Such a TMPDIR is
+# not the caller's intent either way, so /tmp takes its place, for the JVM and Maven too.
+if [[ -n ${TMPDIR:-} && ! (-d $TMPDIR && -w $TMPDIR && -x $TMPDIR) ]]; then
+    export TMPDIR=/tmp
+fi
+
 tickvm_say() { printf 'tickvm: %s\n' "$*" >&2; }
 tickvm_die() { tickvm_say "$*"; exit 1; }
 

@@ -195,6 +195,14 @@ public final class Lab implements AutoCloseable {
         if (downtimeNanos < 0 || staggerNanos < 0) {
             throw new IllegalArgumentException("downtime and stagger are durations: " + downtimeNanos + ", " + staggerNanos);
         }
+        // Checked before this lab is closed: an overflow halfway would leave no VM at all.
+        long room = Long.MAX_VALUE - destination.clock().nanos();
+        int gaps = machine.vcpus().size() - 1;
+        if (downtimeNanos > room || gaps > 0 && staggerNanos > (room - downtimeNanos) / gaps) {
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "a downtime of %,d ns and a stagger"
+                    + " of %,d ns would take the host clock past 2^63-1 ns (292 years): at most %,d ns are left",
+                    downtimeNanos, staggerNanos, room));
+        }
         Path file = Files.createTempFile("tickvm-migration-", ".tvm");
         try {
             save(file, Progress.NONE, false);

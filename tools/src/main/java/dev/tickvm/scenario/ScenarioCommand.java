@@ -190,7 +190,16 @@ public final class ScenarioCommand implements Callable<Integer> {
                 }
                 files.addAll(found);
             } else if (Files.isRegularFile(path)) {
+                if (!Files.isReadable(path)) {
+                    err.println("tickvm: " + path + ": cannot read it: permission denied");
+                    return 2;
+                }
                 files.add(path);
+            } else if (Files.exists(path)) {
+                // /dev/null, a FIFO: "no such scenario file" would be wrong.
+                err.println("tickvm: " + path + ": not a regular file (" + dev.tickvm.tools.FileProblems.kind(path)
+                        + "); give a scenario file (*.tvs) or a directory of them");
+                return 2;
             } else {
                 err.println("tickvm: no such scenario file: " + path);
                 return 2;
@@ -250,7 +259,17 @@ public final class ScenarioCommand implements Callable<Integer> {
                 err.flush();
             }
             return ScenarioReport.notParsed(file.toString(), e.errors());
-        } catch (IOException | RuntimeException e) {
+        } catch (NotTextException e) {
+            // Bad input like a syntax error: nothing ran, exit 2, and JSON or TAP say where.
+            if (text) {
+                err.println("tickvm: " + file + ": " + e.getMessage() + "; nothing ran");
+                err.flush();
+            }
+            return ScenarioReport.notParsed(file.toString(), List.of(new ScenarioSyntaxException.SyntaxError(
+                    file.toString(), e.line(), e.column(), e.what(), "")));
+        } catch (IOException e) {
+            return broken(file, "cannot read it: " + dev.tickvm.tools.FileProblems.reason(e), start, text, err);
+        } catch (RuntimeException e) {
             return broken(file, "cannot read it: " + e, start, text, err);
         }
         try {

@@ -322,6 +322,10 @@ public final class ScenarioRunner {
                     | IllegalStateException e) {
                 // The errors a step can meet: KVM's errno, the scenario's own, the engine's, bad settings.
                 outcome = error(e.getMessage());
+            } catch (ArithmeticException e) {
+                // Math.*Exact somewhere below: a time, count or value the step computes left 64 bits.
+                outcome = error(step.text().split("\\s+", 2)[0] + ": a value it computes would pass the 64-bit range"
+                        + " (2^63-1; as nanoseconds, 292 years): use smaller numbers");
             } catch (RuntimeException e) {
                 // Anything else is a bug somewhere: name the exception, still stop cleanly.
                 outcome = error(e.toString());
@@ -349,6 +353,11 @@ public final class ScenarioRunner {
                     if (nanos < 0) {
                         throw new ScenarioRuntimeException("advance by " + fmt(nanos)
                                 + " ns: host time never goes back");
+                    }
+                    long left = Long.MAX_VALUE - vmHost.clock().nanos();
+                    if (nanos > left) {
+                        throw new ScenarioRuntimeException("advance by " + fmt(nanos) + " ns would take the host clock"
+                                + " past 2^63-1 ns (292 years): at most " + fmt(left) + " ns are left");
                     }
                     vmHost.clock().advance(nanos);
                     yield Outcome.ok(String.format("true time %s ns, host TSC %s", fmt(vmHost.trueNanos()),
@@ -988,14 +997,11 @@ public final class ScenarioRunner {
                 values.add(tolerance);
             }
             if (!holds && e.ops().size() == 1 && e.ops().getFirst().equals("==")) {
-                // Say by how much, with or without a tolerance.
-                long a = values.get(0);
-                long b = values.get(1);
-                try {
-                    shown.append("; differ by ").append(fmt(Math.subtractExact(a, b)));
-                } catch (ArithmeticException overflow) {
-                    // Too far apart to say by how much in 64 bits.
-                }
+                // Say by how much, with or without a tolerance; exactly, even past 64 bits (the
+                // difference of two longs needs 65).
+                java.math.BigInteger difference = java.math.BigInteger.valueOf(values.get(0))
+                        .subtract(java.math.BigInteger.valueOf(values.get(1)));
+                shown.append("; differ by ").append(String.format(Locale.ROOT, "%,d", difference));
             }
             return new Outcome(holds ? Status.PASS : Status.FAIL, Map.of(), values, shown.toString());
         }

@@ -132,6 +132,12 @@ public final class Main implements Callable<Integer> {
                     return 1; // execute() reports it, after the command
                 }
             }
+            if (e instanceof ArithmeticException) {
+                // Math.*Exact on an option's value ("long overflow" alone says nothing of which).
+                cmd.getErr().println("tickvm: a time or count computed from the options would pass the 64-bit range"
+                        + " (2^63-1; as nanoseconds, 292 years): use smaller values");
+                return 2;
+            }
             String message = e.getMessage() == null ? e.toString() : e.getMessage();
             cmd.getErr().println("tickvm: " + message);
             return e instanceof IllegalArgumentException ? 2 : 1;

@@ -102,8 +102,13 @@ final class RestoreCommand implements Callable<Integer> {
                 }
                 settings.putAll(overrides);
                 String name = overrides.isEmpty() ? header.hostParameters().getOrDefault("name", "host") : "destination";
-                VirtualClock clock = new VirtualClock(HostSpec.costs(settings),
-                        Math.addExact(header.times().trueNanos(), downtime));
+                long saved = header.times().trueNanos();
+                if (downtime > Long.MAX_VALUE - saved) {
+                    throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "--downtime %,d ns would"
+                            + " take true time past 2^63-1 ns (292 years): the snapshot was saved at %,d ns", downtime,
+                            saved));
+                }
+                VirtualClock clock = new VirtualClock(HostSpec.costs(settings), saved + downtime);
                 return HostSpec.build(name, clock, settings);
             }, how, new VirtualMachine.Settings(vm.quantum, vm.budget, dev.tickvm.cpu.TrapMode.PATCH),
                     json && out == null ? serial::write : VmOptions.sink(out), progress.snapshot("restoring"));

@@ -148,6 +148,63 @@ class ScenarioCommandTest {
         assertEquals(2, ScenarioCli.run("scenario").exitCode());
     }
 
+    /** Issue 11.10: a Latin-1 file said "Input length = 1"; now which byte, where, exit 2 as bad input. */
+    @Test
+    void aLatin1FileSaysWhichByteAndWhere() throws java.io.IOException {
+        Path file = java.nio.file.Files.write(dir.resolve("latin1.tvs"),
+                "let a = 1\n# caf\u00e9\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        ScenarioCli.Outcome o = ScenarioCli.run("scenario", file.toString());
+        assertAll(o.toString(),
+                () -> assertEquals(2, o.exitCode()),
+                () -> assertEquals("", o.stdout()),
+                () -> assertEquals(List.of("tickvm: " + file + ": not UTF-8 text: invalid byte 0xe9 at line 2, column 6;"
+                        + " nothing ran"), o.errLines()));
+        ScenarioCli.Outcome tap = ScenarioCli.run("scenario", "--tap", file.toString());
+        assertAll(tap.toString(),
+                () -> assertEquals(2, tap.exitCode()),
+                () -> assertEquals(List.of("TAP version 13", "1..1", "not ok 1 - " + file,
+                        "# " + file + ":2:6: not UTF-8 text: invalid byte 0xe9"), tap.outLines()));
+    }
+
+    /** A binary file: its NUL bytes are valid UTF-8, but no scenario has them. */
+    @Test
+    void aBinaryFileSaysItIsNotText() throws java.io.IOException {
+        Path binary = java.nio.file.Files.write(dir.resolve("bin.tvs"), new byte[] {0, 1, 2, 'a', 'b', 'c'});
+        ScenarioCli.Outcome o = ScenarioCli.run("scenario", binary.toString());
+        assertAll(o.toString(),
+                () -> assertEquals(2, o.exitCode()),
+                () -> assertEquals(List.of("tickvm: " + binary + ": not text: a NUL byte (a binary file?) at line 1,"
+                        + " column 1; nothing ran"), o.errLines()));
+        // Columns count characters, as the parser's do: "# é" is three.
+        Path late = java.nio.file.Files.write(dir.resolve("late.tvs"),
+                "let a = 1\n# \u00e9\0\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(List.of("tickvm: " + late + ": not text: a NUL byte (a binary file?) at line 2, column 4;"
+                + " nothing ran"), ScenarioCli.run("scenario", late.toString()).errLines());
+    }
+
+    /** /dev/null exists: "no such scenario file" was wrong. */
+    @Test
+    void aDeviceIsNotAScenarioFile() {
+        ScenarioCli.Outcome o = ScenarioCli.run("scenario", "/dev/null");
+        assertAll(o.toString(),
+                () -> assertEquals(2, o.exitCode()),
+                () -> assertEquals(List.of("tickvm: /dev/null: not a regular file (a character device); give a scenario"
+                        + " file (*.tvs) or a directory of them"), o.errLines()));
+    }
+
+    /** Mode 000 gave only the path; skipped as root, whom the mode does not stop. */
+    @Test
+    void anUnreadableFileSaysPermissionDenied() throws java.io.IOException {
+        Path file = java.nio.file.Files.writeString(dir.resolve("locked.tvs"), "let a = 1\n");
+        java.nio.file.Files.setPosixFilePermissions(file, java.util.Set.of());
+        org.junit.jupiter.api.Assumptions.assumeFalse(java.nio.file.Files.isReadable(file),
+                "mode 000 does not stop this user (root) from reading");
+        ScenarioCli.Outcome o = ScenarioCli.run("scenario", file.toString());
+        assertAll(o.toString(),
+                () -> assertEquals(2, o.exitCode()),
+                () -> assertEquals(List.of("tickvm: " + file + ": cannot read it: permission denied"), o.errLines()));
+    }
+
     /** The help teaches the language with examples; each must run and pass. */
     @Test
     void theHelpsExamplesRunAndPass() {

@@ -149,6 +149,63 @@ class ScenarioRunnerTest {
                 () -> assertNull(report.stoppedAt()), () -> assertEquals(1, report.exitCode()));
     }
 
+    /** Issue 11.10: an overflow was "java.lang.ArithmeticException: long overflow"; now the step says what. */
+    @Test
+    void anOverflowIsARuntimeErrorThatSaysWhat() {
+        ScenarioReport advance = run("""
+                host h
+                vm host=h vcpus=1
+                advance 9223372036854775807
+                """);
+        assertEquals(List.of(Status.OK, Status.OK, Status.ERROR), statuses(advance));
+        assertEquals("t.tvs:3: step 3 'advance 9223372036854775807' failed: advance by 9,223,372,036,854,775,807 ns"
+                + " would take the host clock past 2^63-1 ns (292 years): at most "
+                + String.format(java.util.Locale.ROOT, "%,d", Long.MAX_VALUE - advance.steps().get(1).hostNanos())
+                + " ns are left; the run stops here (0 later steps not run)", advance.stoppedAt().message());
+        ScenarioReport run = run("""
+                host h
+                vm host=h vcpus=1
+                advance 1s
+                run 9223372036854775807
+                """);
+        assertEquals(List.of(Status.OK, Status.OK, Status.OK, Status.ERROR), statuses(run));
+        assertEquals("run: a value it computes would pass the 64-bit range (2^63-1; as nanoseconds, 292 years): use"
+                + " smaller numbers", run.steps().get(3).message());
+        // The check comes before the VM is saved and closed: the run ends cleanly, its report whole.
+        ScenarioReport migrate = run("""
+                host a
+                host b
+                vm host=a vcpus=2
+                migrate to=b downtime=9223372036854775807
+                """);
+        assertEquals(List.of(Status.OK, Status.OK, Status.OK, Status.ERROR), statuses(migrate));
+        assertEquals("a downtime of 9,223,372,036,854,775,807 ns and a stagger of 0 ns would take the host clock past"
+                + " 2^63-1 ns (292 years): at most " + String.format(java.util.Locale.ROOT, "%,d",
+                Long.MAX_VALUE - migrate.steps().get(2).hostNanos()) + " ns are left", migrate.steps().get(3).message());
+    }
+
+    /** Issue 11.11: a difference past 64 bits printed "differ by )"; it is told exactly, however far. */
+    @Test
+    void aDifferencePast64BitsIsToldExactly() {
+        ScenarioReport report;
+        try {
+            report = new ScenarioRunner(() -> {
+                throw new AssertionError("no VM, no Unicorn");
+            }).run(Scenario.parse("t.tvs", """
+                    let c = -9223372036854775807 - 1
+                    expect c == 1 +- 9223372036854775807
+                    expect 9223372036854775807 == c
+                    """), r -> { });
+        } catch (ScenarioSyntaxException e) {
+            throw new AssertionError(e);
+        }
+        assertEquals(List.of(Status.OK, Status.FAIL, Status.FAIL), statuses(report));
+        assertEquals(List.of("c = -9,223,372,036,854,775,808",
+                "-9,223,372,036,854,775,808 == 1 +- 9,223,372,036,854,775,807; differ by -9,223,372,036,854,775,809",
+                "9,223,372,036,854,775,807 == -9,223,372,036,854,775,808; differ by 18,446,744,073,709,551,615"),
+                report.steps().stream().map(StepReport::message).toList());
+    }
+
     @Test
     void expectErrorPassesOnlyOnTheErrorItNames() {
         ScenarioReport report = run("""

@@ -217,6 +217,10 @@ public final class Snapshot implements AutoCloseable {
 
     private static FileInput openInput(Path path) throws SnapshotIoException {
         String file = path.toString();
+        if (java.nio.file.Files.exists(path) && !java.nio.file.Files.isRegularFile(path)) {
+            // A directory failed only at the first read ("Is a directory"), and a FIFO would block the open.
+            throw new SnapshotIoException(file, "not a regular file (" + FileKinds.describe(path) + ")");
+        }
         FileChannel channel;
         try {
             channel = FileChannel.open(path, StandardOpenOption.READ);

@@ -152,10 +152,52 @@ public final class Unicorn {
             if (!Files.isReadable(path)) {
                 throw new UnicornException("Unicorn library " + path + " does not exist or is not readable", null);
             }
+            String notLibrary = notX86_64SharedLibrary(path);
+            if (notLibrary != null) {
+                // Checked here because the JVM's own loader, handed a non-ELF file, prints two
+                // "might have disabled stack guard" warnings before dlopen's error.
+                throw new UnicornException("cannot load Unicorn: " + path + " " + notLibrary + "; install Unicorn 2.1.x"
+                        + " (./tickvm does) or point " + LIBRARY_ENV + " or --unicorn-lib at libunicorn.so.2", null);
+            }
             return new Unicorn(path.toString(), lookup(() -> SymbolLookup.libraryLookup(path, Arena.global()), path.toString()));
         }
         return new Unicorn("libunicorn.so.2",
                 lookup(() -> SymbolLookup.libraryLookup("libunicorn.so.2", Arena.global()), "libunicorn.so.2"));
+    }
+
+    /**
+     * Null when {@code path} starts like an x86-64 shared library (ELF, 64-bit, little-endian,
+     * ET_DYN, EM_X86_64), else what it is instead, e.g. "is not a shared library (no ELF header)".
+     */
+    static String notX86_64SharedLibrary(Path path) {
+        if (!Files.isRegularFile(path)) {
+            return Files.isDirectory(path) ? "is a directory, not a shared library" : "is not a regular file";
+        }
+        byte[] header = new byte[20];
+        int read;
+        try (var in = Files.newInputStream(path)) {
+            read = in.readNBytes(header, 0, header.length);
+        } catch (java.io.IOException e) {
+            return "cannot be read (" + e.getMessage() + ")";
+        }
+        if (read < 4 || header[0] != 0x7f || header[1] != 'E' || header[2] != 'L' || header[3] != 'F') {
+            return "is not a shared library (no ELF header)";
+        }
+        if (read < header.length) {
+            return "is not a shared library (a truncated ELF header)";
+        }
+        if (header[4] != 2 || header[5] != 1) {
+            return "is not a 64-bit little-endian ELF, as x86-64 libraries are";
+        }
+        int type = (header[16] & 0xff) | (header[17] & 0xff) << 8;
+        int machine = (header[18] & 0xff) | (header[19] & 0xff) << 8;
+        if (machine != 62) {
+            return "is an ELF for another machine (e_machine " + machine + "), not x86-64";
+        }
+        if (type != 3) {
+            return "is not a shared library (ELF type " + type + ", not ET_DYN)";
+        }
+        return null;
     }
 
     private static SymbolLookup lookup(java.util.function.Supplier<SymbolLookup> opener, String what) {

@@ -118,4 +118,24 @@ class InspectTest {
         assertEquals(missing + ": cannot open for reading: no such file",
                 assertThrows(SnapshotIoException.class, () -> Snapshot.open(missing)).getMessage());
     }
+
+    /** Issue 11.10: a directory was "cannot read at offset 0: Is a directory", /dev/null a 0-byte file. */
+    @Test
+    void aPathThatIsNoRegularFileSaysWhatItIs() {
+        assertEquals(dir + ": not a regular file (a directory)",
+                assertThrows(SnapshotIoException.class, () -> Snapshot.inspect(dir)).getMessage());
+        assertEquals("/dev/null: not a regular file (a character device)",
+                assertThrows(SnapshotIoException.class, () -> Snapshot.open(Path.of("/dev/null"))).getMessage());
+    }
+
+    /** Mode 000: the reason, not only the path; skipped as root, whom the mode does not stop. */
+    @Test
+    void anUnreadableFileSaysPermissionDenied() throws java.io.IOException {
+        Path locked = Files.write(dir.resolve("locked.tvm"), new byte[16]);
+        Files.setPosixFilePermissions(locked, java.util.Set.of());
+        org.junit.jupiter.api.Assumptions.assumeFalse(Files.isReadable(locked),
+                "mode 000 does not stop this user (root) from reading");
+        assertEquals(locked + ": cannot open for reading: permission denied",
+                assertThrows(SnapshotIoException.class, () -> Snapshot.inspect(locked)).getMessage());
+    }
 }
