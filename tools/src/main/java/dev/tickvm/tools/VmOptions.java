@@ -1,7 +1,6 @@
 package dev.tickvm.tools;
 
 import dev.tickvm.machine.Machine;
-import java.io.FileNotFoundException;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -42,9 +41,8 @@ final class VmOptions {
         }
         Path parent = serial.toAbsolutePath().getParent();
         if (parent == null || !Files.isDirectory(parent)) {
-            // Not a usage error: the command line is fine, the file system is not (exit 1, as
-            // when the file itself cannot be created; CommandLineErrorsTest).
-            throw new FileNotFoundException(serial + " (No such file or directory)");
+            // Checked before anything runs, like --junit's directory: a bad argument (exit 2).
+            throw new IllegalArgumentException("--serial " + serial + ": no such directory");
         }
         for (Path input : inputs) {
             if (input != null && Files.exists(serial) && Files.exists(input) && Files.isSameFile(serial, input)) {
