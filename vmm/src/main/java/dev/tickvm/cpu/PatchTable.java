@@ -48,14 +48,48 @@ public final class PatchTable {
     /** Rewrites the trap at {@code address} as INT n + NOPs and records it. */
     void patch(GuestMemory memory, long address, Trap trap) {
         byte[] original = memory.read(address, trap.length());
-        byte[] patch = new byte[trap.length()];
+        memory.write(address, patchBytes(trap.kind(), trap.length()));
+        sites.put(address, new Site(address, trap.kind(), original));
+    }
+
+    /** Whether guest memory still holds the patch written at {@code site}: INT n and its NOPs. */
+    boolean intact(GuestMemory memory, Site site) {
+        int length = site.original.length;
+        if (!memory.contains(site.address, length)) {
+            return false;
+        }
+        byte[] now = memory.read(site.address, length);
+        byte[] patch = patchBytes(site.kind, length);
+        return java.util.Arrays.equals(now, patch);
+    }
+
+    /**
+     * The guest wrote over a patched site: put back what the guest would see had the site never
+     * been patched (the original bytes, except where the guest has written a byte different from
+     * the patch's, which wins) and forget the site, so that the guest's new code runs as it would
+     * on hardware. A guest byte equal to the patch's at that offset is taken for the original's:
+     * the one case this cannot tell apart.
+     */
+    void repair(GuestMemory memory, Site site) {
+        int length = site.original.length;
+        byte[] now = memory.read(site.address, length);
+        byte[] patch = patchBytes(site.kind, length);
+        byte[] merged = new byte[length];
+        for (int i = 0; i < length; i++) {
+            merged[i] = now[i] == patch[i] ? site.original[i] : now[i];
+        }
+        memory.write(site.address, merged);
+        sites.remove(site.address);
+    }
+
+    private static byte[] patchBytes(TrapKind kind, int length) {
+        byte[] patch = new byte[length];
         patch[0] = (byte) 0xcd;
-        patch[1] = (byte) vector(trap.kind());
-        for (int i = 2; i < patch.length; i++) {
+        patch[1] = (byte) vector(kind);
+        for (int i = 2; i < length; i++) {
             patch[i] = (byte) 0x90;
         }
-        memory.write(address, patch);
-        sites.put(address, new Site(address, trap.kind(), original));
+        return patch;
     }
 
     /** The site patched at this address, or null. */
@@ -76,6 +110,9 @@ public final class PatchTable {
     public byte[] unpatched(GuestMemory memory, long address, int length) {
         byte[] bytes = memory.read(address, length);
         for (Site site : sites.values()) {
+            if (!intact(memory, site)) {
+                continue; // the guest has written over it: its bytes are the guest's now
+            }
             for (int i = 0; i < site.original.length; i++) {
                 long a = site.address + i;
                 if (a >= address && a < address + length) {

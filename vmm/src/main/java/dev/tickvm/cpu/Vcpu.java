@@ -60,6 +60,8 @@ public final class Vcpu implements AutoCloseable {
     private long patchedTraps;
     private long stopAtBlock;
     private int vector;
+    /** Where to run again after the interrupt hook repaired a patched site, or -1. */
+    private long restartAt = -1;
     private boolean stopRequested;
     private final ArrayDeque<VcpuExit> exitQueue = new ArrayDeque<>();
     private boolean unmappedAccess;
@@ -286,6 +288,17 @@ public final class Vcpu implements AutoCloseable {
             UnicornError error = engine.start(rip);
             long at = engine.read(X86Register.RIP);
             stopRequested = false;
+            if (restartAt >= 0 && error == UnicornError.OK) {
+                // A patched site repaired by the interrupt hook: its new bytes run next.
+                rip = restartAt;
+                restartAt = -1;
+                if (exitQueue.isEmpty()) {
+                    continue;
+                }
+                chargeClock();
+                return exitQueue.poll();
+            }
+            restartAt = -1;
             if (error != UnicornError.OK) {
                 chargeClock();
                 rip = at;
@@ -347,6 +360,14 @@ public final class Vcpu implements AutoCloseable {
         TrapKind kind;
         int length;
         PatchTable.Site site = patches.at(at);
+        if (site != null && !patches.intact(memory, site)) {
+            // The guest wrote over the patched site (a HLT over an RDTSC, say) and what it wrote
+            // faulted: the site is the guest's again, and its new bytes run from here.
+            patches.repair(memory, site);
+            engine.invalidateTranslations(at, at + site.original().length);
+            rip = at;
+            return null;
+        }
         if (site != null) {
             // Another engine patched this site after this one translated it: drop the stale block.
             kind = site.kind();
@@ -477,6 +498,15 @@ public final class Vcpu implements AutoCloseable {
             // that follows it finishes the original instruction's length.
             long site = engine.read(X86Register.RIP) - 2;
             PatchTable.Site patched = patches.at(site);
+            if (patched != null && patched.kind() == kind && !patches.intact(memory, patched)) {
+                // The guest (another vCPU, whose store this engine's translation did not see)
+                // has written over the site since: run what is there now, from the site.
+                patches.repair(memory, patched);
+                engine.invalidateTranslations(site, site + patched.original().length);
+                restartAt = site;
+                engine.stop();
+                return;
+            }
             if (patched != null && patched.kind() == kind) {
                 exits++;
                 patchedTraps++;
