@@ -147,4 +147,31 @@ class GuestMemoryTest {
         assertEquals(2L << 20, GuestMemory.MIN_SIZE);
         assertEquals(4L << 30, GuestMemory.MAX_SIZE);
     }
+
+    /** Resident set size of this JVM, in KiB, from /proc/self/status. */
+    private static long rssKib() throws java.io.IOException {
+        for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        throw new AssertionError("no VmRSS in /proc/self/status");
+    }
+
+    /**
+     * Untouched RAM costs nothing (issue 11.8): 4 GiB of guest RAM, its first and last pages
+     * written, adds far less than 64 MiB of resident memory, and reads as zeros elsewhere.
+     */
+    @Test
+    void untouchedRamIsNotResident() throws java.io.IOException {
+        long before = rssKib();
+        try (GuestMemory big = new GuestMemory(GuestMemory.MAX_SIZE)) {
+            big.writeLong(0, 0x1122334455667788L);
+            big.writeLong(GuestMemory.MAX_SIZE - 8, -1L);
+            assertEquals(0L, big.readLong(GuestMemory.MAX_SIZE / 2));
+            assertEquals(0x1122334455667788L, big.readLong(0));
+            long grown = rssKib() - before;
+            assertTrue(grown < 64 * 1024, "RSS grew by " + grown + " KiB for 4 GiB of RAM");
+        }
+    }
 }
