@@ -14,7 +14,8 @@ import picocli.CommandLine.Option;
 final class VmOptions {
 
     @Option(names = "--budget", paramLabel = "BLOCKS", defaultValue = "" + Machine.DEFAULT_BUDGET,
-            description = "Translated blocks the VM may run before it is cut off as a runaway (default: ${DEFAULT-VALUE}).")
+            description = "Translated blocks the VM may run before it is cut off as a runaway (default: ${DEFAULT-VALUE});"
+                    + " each new trap site past the first 1,024 counts as 8,192 blocks, what it costs.")
     long budget;
 
     @Option(names = "--quantum", paramLabel = "BLOCKS", defaultValue = "" + Machine.DEFAULT_QUANTUM,

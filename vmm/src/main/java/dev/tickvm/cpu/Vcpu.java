@@ -58,6 +58,8 @@ public final class Vcpu implements AutoCloseable {
     private long chargedExits;
     private long traps;
     private long patchedTraps;
+    /** Sites this vCPU patched: each took the slow fault path and a retranslation once. */
+    private long newSites;
     private long stopAtBlock;
     private int vector;
     /** Where to run again after the interrupt hook repaired a patched site, or -1. */
@@ -174,6 +176,11 @@ public final class Vcpu implements AutoCloseable {
     }
 
     /** Of {@link #traps()}, those emulated through a patched INT n without stopping the engine. */
+    /** Time instructions this vCPU found and patched for the first time. */
+    public long newSites() {
+        return newSites;
+    }
+
     public long patchedTraps() {
         return patchedTraps;
     }
@@ -395,6 +402,7 @@ public final class Vcpu implements AutoCloseable {
             length = trap.length();
             if (mode == TrapMode.PATCH && PatchTable.patchable(trap)) {
                 patches.patch(memory, at, trap);
+                newSites++;
                 engine.invalidateTranslations(at, at + length);
             }
         }

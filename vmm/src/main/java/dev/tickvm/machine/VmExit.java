@@ -17,8 +17,16 @@ public sealed interface VmExit {
     record Faulted(int vcpu, VcpuExit.Fault fault) implements VmExit {
     }
 
-    /** The guest ran its whole block budget without stopping (a runaway loop). */
-    record BudgetExhausted(long blocks, int vcpu, long rip) implements VmExit {
+    /**
+     * The guest ran its whole block budget without stopping (a runaway loop). {@code sites} time
+     * instructions were trapped and patched for the first time on the way; each past the first
+     * {@link Machine#FREE_SITES} counted as {@link Machine#BLOCKS_PER_NEW_SITE} blocks, because a
+     * first-time site costs what thousands of blocks cost.
+     */
+    record BudgetExhausted(long blocks, int vcpu, long rip, long sites) implements VmExit {
+        public BudgetExhausted(long blocks, int vcpu, long rip) {
+            this(blocks, vcpu, rip, 0);
+        }
     }
 
     /** An I/O handler asked to pause the VM (e.g. a probe reported); it can be run again. */
@@ -36,7 +44,9 @@ public sealed interface VmExit {
             case AllHalted h -> "all vCPUs halted with nothing to wake them";
             case Faulted f -> "vCPU " + f.vcpu() + ": " + f.fault().message();
             case BudgetExhausted b -> String.format(
-                    "guest ran %,d blocks without stopping (the budget); vCPU %d was at RIP 0x%x", b.blocks(), b.vcpu(), b.rip());
+                    "guest ran %,d blocks without stopping (the budget)%s; vCPU %d was at RIP 0x%x", b.blocks(),
+                    b.sites() <= Machine.FREE_SITES ? "" : String.format(", %,d of them for its %,d new trap sites",
+                            (b.sites() - Machine.FREE_SITES) * Machine.BLOCKS_PER_NEW_SITE, b.sites()), b.vcpu(), b.rip());
             case Paused p -> "paused by vCPU " + p.vcpu();
             case TimeReached t -> String.format("stopped at %,d ns of host time, as asked", t.nanos());
         };

@@ -2,6 +2,7 @@ package dev.tickvm.machine;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -98,6 +99,27 @@ class SchedulerTest {
         try (Machine m = Guests.builder(Guests.hex("ebfe"), new Guests.Capture()).vcpus(2).budget(150).quantum(100)
                 .build()) {
             assertEquals(new VmExit.BudgetExhausted(150, 1, Guests.LOAD), m.run());
+        }
+    }
+
+    /**
+     * A new trap site past the first 1,024 counts as 8,192 blocks (issue 11.8): 1,027 distinct
+     * RDTSCs and a spin end with 3 * 8,192 of their budget spent on sites. Before, a guest of
+     * 458,753 distinct RDTSCs ran 119 s inside the default budget.
+     */
+    @Test
+    void newTrapSitesPastAThousandCountAsThousandsOfBlocks() {
+        String code = "0f31".repeat(1_027) + "ebfe";
+        long budget = 3 * Machine.BLOCKS_PER_NEW_SITE + 5_000;
+        try (Machine m = Guests.builder(Guests.hex(code), new Guests.Capture()).budget(budget).quantum(10).build()) {
+            VmExit exit = m.run();
+            VmExit.BudgetExhausted b = assertInstanceOf(VmExit.BudgetExhausted.class, exit);
+            assertEquals(1_027L, b.sites());
+            assertEquals(m.blocks() + 3 * 8_192, b.blocks());
+            assertEquals(Guests.LOAD + 2 * 1_027, b.rip(), "at the spin");
+            assertTrue(b.blocks() >= budget && b.blocks() < budget + 8_192 + 10, b::toString);
+            assertEquals(String.format("guest ran %,d blocks without stopping (the budget), 24,576 of them for its 1,027"
+                    + " new trap sites; vCPU 0 was at RIP 0x%x", b.blocks(), b.rip()), exit.describe());
         }
     }
 
