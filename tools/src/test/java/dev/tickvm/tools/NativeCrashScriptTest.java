@@ -40,6 +40,10 @@ class NativeCrashScriptTest {
 
     /** Sources ./tickvm (which only defines its functions) and runs tickvm_run_jvm JVM-ARGS. */
     private ChildJvm.Outcome runJvm(String... jvmArgs) throws IOException, InterruptedException {
+        return runJvm(cache, jvmArgs);
+    }
+
+    private ChildJvm.Outcome runJvm(Path cache, String... jvmArgs) throws IOException, InterruptedException {
         List<String> command = new java.util.ArrayList<>(List.of("bash", "-c",
                 "source \"$1\"; shift; tickvm_run_jvm \"$@\"", "bash", tickvmScript().toString()));
         command.addAll(List.of(jvmArgs));
@@ -109,5 +113,16 @@ class NativeCrashScriptTest {
                 () -> assertEquals(0, o.exitCode()),
                 () -> assertEquals(List.of("hs_err_pid1-tickvm2.log", "tickvm-crash." + alive), names(crashDir)),
                 () -> assertFalse(o.stderr().contains("tickvm:"), o.stderr()));
+    }
+
+    /** A cache directory that cannot be created (here: a file) must not add bash errors to the run. */
+    @Test
+    void anUnwritableCacheIsQuiet() throws Exception {
+        Path file = Files.writeString(cache.resolve("not-a-directory"), "");
+        ChildJvm.Outcome o = runJvm(file, "-version");
+        assertAll(o.toString(),
+                () -> assertEquals(0, o.exitCode()),
+                () -> assertFalse(o.stderr().contains("Not a directory"), "bash's complaint"),
+                () -> assertFalse(o.stderr().contains("tickvm"), "a report"));
     }
 }
