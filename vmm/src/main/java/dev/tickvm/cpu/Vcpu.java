@@ -295,19 +295,24 @@ public final class Vcpu implements AutoCloseable {
      * inside its execution loop, and a block it then chains to another can be one the flush
      * dropped: SIGSEGV in tb_set_jmp_target (unicorn-engine/unicorn issues 1923 and 2048, open;
      * 2.1.1 to 2.1.4). A guest that rewrites its own code retranslates a block per iteration and
-     * filled the default 1 GiB after about 4.5 million blocks. Flushing between engine runs, where
-     * no block is in use, every buffer-size / 1 KiB blocks keeps the buffer from filling as long
-     * as blocks average under 1 KiB of host code each (that loop's take about 240 bytes). A
-     * flush costs one retranslation of the guest's working set: nothing measurable per million
-     * blocks.
+     * filled the default 1 GiB after about 4.5 million blocks, 20 s (about 55 MB of host code a
+     * second, up to 90 on a quiet host). So the vCPU flushes every translation itself, between engine runs where no block
+     * is live, once both {@link #FLUSH_INTERVAL_BLOCKS} blocks (1 KiB of buffer each) and
+     * {@link #FLUSH_INTERVAL_NANOS} (5 s per GiB, 200 MB/s) have passed since the last flush. A
+     * flush costs about 130 ms (Unicorn 2.1.1): by blocks alone, a fast guest (25 million blocks
+     * a second) ran four times slower; the time bound caps that at one flush per 5 s.
      */
     static final long FLUSH_INTERVAL_BLOCKS = TRANSLATION_BUFFER_BYTES / 1024;
+    static final long FLUSH_INTERVAL_NANOS = 5_000_000_000L * TRANSLATION_BUFFER_BYTES / (1L << 30);
+    private long flushedAtNanos = System.nanoTime();
 
     private VcpuExit enterUntilExit() {
         while (true) {
             vector = -1;
-            if (blocks - flushedAtBlock >= FLUSH_INTERVAL_BLOCKS) {
+            if (blocks - flushedAtBlock >= FLUSH_INTERVAL_BLOCKS
+                    && System.nanoTime() - flushedAtNanos >= FLUSH_INTERVAL_NANOS) {
                 flushedAtBlock = blocks;
+                flushedAtNanos = System.nanoTime();
                 try {
                     engine.flushTranslationCache();
                 } catch (UnicornException e) {
