@@ -296,8 +296,8 @@ public final class Vcpu implements AutoCloseable {
      * dropped: SIGSEGV in tb_set_jmp_target (unicorn-engine/unicorn issues 1923 and 2048, open;
      * 2.1.1 to 2.1.4). A guest that rewrites its own code retranslates a block per iteration and
      * filled the default 1 GiB after about 4.5 million blocks, 20 s (about 55 MB of host code a
-     * second, up to 90 on a quiet host). So the vCPU flushes every translation itself, between engine runs where no block
-     * is live, once both {@link #FLUSH_INTERVAL_BLOCKS} blocks (1 KiB of buffer each) and
+     * second, up to 90 on a quiet host). So the vCPU flushes every translation itself, between
+     * engine runs where no block is live, once both {@link #FLUSH_INTERVAL_BLOCKS} blocks (1 KiB of buffer each) and
      * {@link #FLUSH_INTERVAL_NANOS} (5 s per GiB, 200 MB/s) have passed since the last flush. A
      * flush costs about 130 ms (Unicorn 2.1.1): by blocks alone, a fast guest (25 million blocks
      * a second) ran four times slower; the time bound caps that at one flush per 5 s.
