@@ -12,7 +12,7 @@ TICKVM_CACHE=${XDG_CACHE_HOME:-${HOME:-~}/.cache}/tickvm
 # Debian's multiarch triplet; $HOSTTYPE avoids forking uname on every run.
 TICKVM_MULTIARCH=${HOSTTYPE}-linux-gnu
 
-# mktemp (here, in ./tickvm and in ./test) writes under $TMPDIR: one that is not a writable
+# mktemp (here and in ./test) writes under $TMPDIR: one that is not a writable
 # directory (deleted, mistyped) would stop every command at its first mktemp. Such a TMPDIR is
 # not the caller's intent either way, so /tmp takes its place, for the JVM and Maven too.
 if [[ -n ${TMPDIR:-} && ! (-d $TMPDIR && -w $TMPDIR && -x $TMPDIR) ]]; then

@@ -94,6 +94,7 @@ public final class Main implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        StdoutFd.install();
         System.exit(execute(args));
     }
 

@@ -43,14 +43,20 @@ final class ChildJvm {
     }
 
     static Outcome run(Path dir, String mainClass, String... args) {
+        return run(dir, List.of(), mainClass, args);
+    }
+
+    /** With extra JVM options (system properties, say) before the main class. */
+    static Outcome run(Path dir, List<String> jvmOptions, String mainClass, String... args) {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED",
                 // Short-lived: start fast, and never write a core or hs_err file outside dir.
                 "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-XX:-CreateCoredumpOnCrash",
                 "-XX:ErrorFile=" + dir.resolve("hs_err_%p.log"),
-                "-cp", System.getProperty("java.class.path"),
-                mainClass));
+                "-cp", System.getProperty("java.class.path")));
+        command.addAll(jvmOptions);
+        command.add(mainClass);
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile());
         String library = System.getenv(Unicorn.LIBRARY_ENV);

@@ -11,6 +11,7 @@ import dev.tickvm.unicorn.RegisterBatch;
 import dev.tickvm.unicorn.SegmentDescriptorRegister;
 import dev.tickvm.unicorn.Unicorn;
 import dev.tickvm.unicorn.UnicornError;
+import dev.tickvm.unicorn.UnicornException;
 import dev.tickvm.unicorn.X86Register;
 import java.util.ArrayDeque;
 
@@ -53,6 +54,8 @@ public final class Vcpu implements AutoCloseable {
     private VcpuRunState runState;
     private long rip;
     private long blocks;
+    /** The block count at the last flush of every translation (see {@link #FLUSH_INTERVAL_BLOCKS}). */
+    private long flushedAtBlock;
     private long chargedBlocks;
     private long exits;
     private long chargedExits;
@@ -137,6 +140,9 @@ public final class Vcpu implements AutoCloseable {
         this.stopInIoHook = !unicorn.version().hasKnown201Defects();
         this.engine = unicorn.openX86_64();
         try {
+            if (TRANSLATION_BUFFER_BYTES != DEFAULT_TRANSLATION_BUFFER_BYTES) {
+                engine.setTranslationBufferSize(TRANSLATION_BUFFER_BYTES);
+            }
             engine.setCpuModel(CpuModel.HASWELL);
             BootLayout.mapGuestMemory(engine, memory);
             this.rip = entry.enter(engine);
@@ -288,9 +294,41 @@ public final class Vcpu implements AutoCloseable {
         return exit;
     }
 
+    /** Unicorn's default translation buffer (x86-64 hosts), which tickvm keeps. */
+    private static final int DEFAULT_TRANSLATION_BUFFER_BYTES = 1 << 30;
+    /** Test-only: a smaller buffer fills, and so shows the crash below, within a second. */
+    private static final int TRANSLATION_BUFFER_BYTES =
+            Integer.getInteger("tickvm.test.translationBufferBytes", DEFAULT_TRANSLATION_BUFFER_BYTES);
+    /**
+     * Issue 11.3: when Unicorn's translation buffer fills mid-run it flushes every block from
+     * inside its execution loop, and a block it then chains to another can be one the flush
+     * dropped: SIGSEGV in tb_set_jmp_target (unicorn-engine/unicorn issues 1923 and 2048, open;
+     * 2.1.1 to 2.1.4). A guest that rewrites its own code retranslates a block per iteration and
+     * filled the default 1 GiB after about 4.5 million blocks, 20 s (about 55 MB of host code a
+     * second, up to 90 on a quiet host). So the vCPU flushes every translation itself, between
+     * engine runs where no block is live, once both {@link #FLUSH_INTERVAL_BLOCKS} blocks (1 KiB of buffer each) and
+     * {@link #FLUSH_INTERVAL_NANOS} (5 s per GiB, 200 MB/s) have passed since the last flush. A
+     * flush costs about 130 ms (Unicorn 2.1.1): by blocks alone, a fast guest (25 million blocks
+     * a second) ran four times slower; the time bound caps that at one flush per 5 s.
+     */
+    static final long FLUSH_INTERVAL_BLOCKS = TRANSLATION_BUFFER_BYTES / 1024;
+    static final long FLUSH_INTERVAL_NANOS = 5_000_000_000L * TRANSLATION_BUFFER_BYTES / (1L << 30);
+    private long flushedAtNanos = System.nanoTime();
+
     private VcpuExit enterUntilExit() {
         while (true) {
             vector = -1;
+            if (blocks - flushedAtBlock >= FLUSH_INTERVAL_BLOCKS
+                    && System.nanoTime() - flushedAtNanos >= FLUSH_INTERVAL_NANOS) {
+                flushedAtBlock = blocks;
+                flushedAtNanos = System.nanoTime();
+                try {
+                    engine.flushTranslationCache();
+                } catch (UnicornException e) {
+                    // A library without uc_ctl(TB_FLUSH): run on, as before.
+                    flushedAtBlock = Long.MAX_VALUE / 2;
+                }
+            }
             CrashRecord.resume(id, rip);
             UnicornError error = engine.start(rip);
             long at = engine.read(X86Register.RIP);

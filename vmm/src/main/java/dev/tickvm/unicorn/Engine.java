@@ -46,6 +46,7 @@ public final class Engine implements AutoCloseable {
     private static final int CTL_CPU_MODEL = 7;
     private static final int CTL_TB_REMOVE_CACHE = 9;
     private static final int CTL_TB_FLUSH = 10;
+    private static final int CTL_TCG_BUFFER_SIZE = 13;
 
     private static final MethodHandle ON_INTERRUPT;
     private static final MethodHandle ON_BLOCK;
@@ -322,6 +323,22 @@ public final class Engine implements AutoCloseable {
             throw e;
         } catch (Throwable t) {
             throw new UnicornException("uc_ctl(CPU_MODEL) failed", t);
+        }
+    }
+
+    /**
+     * Sets the size of the buffer Unicorn translates guest code into (its default is 1 GiB);
+     * must be called before the first instruction runs. Only tests use it, to fill the buffer
+     * quickly (see Vcpu's translation flushes).
+     */
+    public void setTranslationBufferSize(int bytes) {
+        try {
+            unicorn.check("uc_ctl(TCG_BUFFER_SIZE, " + bytes + ")",
+                    (int) unicorn.ucCtlIntArg.invokeExact(handle, ctlWrite(CTL_TCG_BUFFER_SIZE, 1), bytes));
+        } catch (UnicornException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new UnicornException("uc_ctl(TCG_BUFFER_SIZE) failed", t);
         }
     }
 

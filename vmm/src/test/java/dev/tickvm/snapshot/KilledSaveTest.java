@@ -52,7 +52,7 @@ class KilledSaveTest {
             Path out = dir.resolve("child.out");
             Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-XX:+UseSerialGC", "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-Xmx256m", "-XX:-CreateCoredumpOnCrash",
-                    "-cp", System.getProperty("java.class.path"), SaveLoop.class.getName(), target.toString(),
+                    "-XX:ErrorFile=" + dir.resolve("hs_err_pid%p.log"), "-cp", System.getProperty("java.class.path"), SaveLoop.class.getName(), target.toString(),
                     Long.toString(committed + 1))
                     .redirectOutput(out.toFile()).start();
             try (BufferedReader err = new BufferedReader(new InputStreamReader(child.getErrorStream(), StandardCharsets.UTF_8))) {
