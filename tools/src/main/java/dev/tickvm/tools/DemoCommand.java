@@ -169,7 +169,10 @@ final class DemoCommand implements Callable<Integer> {
                     "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
                     Main.class.getName(), "restore", file.toString(), "--downtime", "10s", "--for", "1100ms");
             Path childErr = dir.resolve("restore.err");
-            Process child = new ProcessBuilder(command).redirectError(childErr.toFile()).start();
+            ProcessBuilder builder = new ProcessBuilder(command).redirectError(childErr.toFile());
+            // The child's stdout is this pipe on fd 1; ./tickvm's descriptor for stdout is not passed on.
+            builder.environment().remove(StdoutFd.ENV);
+            Process child = builder.start();
             String restored = new String(child.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
             int code = child.waitFor();
             out.print(restored);

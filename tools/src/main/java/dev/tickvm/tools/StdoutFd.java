@@ -33,8 +33,9 @@ final class StdoutFd {
     /** Points System.out at the descriptor in {@value #ENV}, if set and valid; else leaves it. */
     static void install() {
         String value = System.getenv(ENV);
-        if (value == null || !value.matches("[0-9]{1,4}")) {
-            return;
+        if (value == null || !value.matches("[0-9]{1,4}")
+                || !java.nio.file.Files.exists(java.nio.file.Path.of("/proc/self/fd/" + value))) {
+            return; // not set, or not open here (a child JVM inherits the variable, not the descriptor)
         }
         try {
             OutputStream fd = new FdOutputStream(Integer.parseInt(value));
