@@ -48,6 +48,12 @@ final class ChildJvm {
 
     /** With extra JVM options (system properties, say) before the main class. */
     static Outcome run(Path dir, List<String> jvmOptions, String mainClass, String... args) {
+        return run(dir, java.util.Map.of(), jvmOptions, mainClass, args);
+    }
+
+    /** With extra environment variables too. */
+    static Outcome run(Path dir, java.util.Map<String, String> env, List<String> jvmOptions, String mainClass,
+            String... args) {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED",
@@ -63,6 +69,7 @@ final class ChildJvm {
         if (library != null) {
             pb.environment().put(Unicorn.LIBRARY_ENV, library);
         }
+        pb.environment().putAll(env);
         Path out = dir.resolve("child.out");
         Path err = dir.resolve("child.err");
         pb.redirectOutput(out.toFile()).redirectError(err.toFile());
