@@ -544,16 +544,16 @@ public final class Vcpu implements AutoCloseable {
             // that follows it finishes the original instruction's length.
             long site = engine.read(X86Register.RIP) - 2;
             PatchTable.Site patched = patches.at(site);
-            if (patched != null && patched.kind() == kind && !patches.intact(memory, patched)) {
-                // The guest (another vCPU, whose store this engine's translation did not see)
-                // has written over the site since: run what is there now, from the site.
-                patches.repair(memory, patched);
-                engine.invalidateTranslations(site, site + patched.original().length);
-                restartAt = site;
-                engine.stop();
-                return;
-            }
             if (patched != null && patched.kind() == kind) {
+                if (!patches.intact(memory, patched)) {
+                    // The guest (another vCPU, whose store this engine's translation did not
+                    // see) has written over the site since: run what is there now, from the site.
+                    patches.repair(memory, patched);
+                    engine.invalidateTranslations(site, site + patched.original().length);
+                    restartAt = site;
+                    engine.stop();
+                    return;
+                }
                 exits++;
                 patchedTraps++;
                 chargeClock();
