@@ -47,6 +47,8 @@ public final class Vcpu implements AutoCloseable {
     private final RegisterBatch raxRcxRdx;
     private final TrapMode mode;
     private final PatchTable patches;
+    /** What this engine ran code from, to see code others wrote (see {@link CodePages}). */
+    private final CodePages codePages;
     /** The block running now (SYSENTER, which ends its block, is found from it). */
     private long blockAddress;
     private int blockSize;
@@ -135,6 +137,7 @@ public final class Vcpu implements AutoCloseable {
         this.emulator = emulator;
         this.mode = mode;
         this.patches = patches;
+        this.codePages = new CodePages(memory);
         this.runState = runState;
         // 2.0.1 re-runs the current block when stopped from an IN/OUT hook: defer to the next block.
         this.stopInIoHook = !unicorn.version().hasKnown201Defects();
@@ -181,12 +184,25 @@ public final class Vcpu implements AutoCloseable {
         return traps;
     }
 
-    /** Of {@link #traps()}, those emulated through a patched INT n without stopping the engine. */
     /** Time instructions this vCPU found and patched for the first time. */
     public long newSites() {
         return newSites;
     }
 
+    /** Turns that found code changed behind this engine (by another vCPU or the VMM) and dropped its translation. */
+    public long staleCodeInvalidations() {
+        return codePages.invalidations();
+    }
+
+    /**
+     * Turns that began by dropping every translation, because this vCPU ran code on more pages
+     * than {@link CodePages} keeps copies of.
+     */
+    public long staleCodeFlushes() {
+        return codePages.flushes();
+    }
+
+    /** Of {@link #traps()}, those emulated through a patched INT n without stopping the engine. */
     public long patchedTraps() {
         return patchedTraps;
     }
@@ -289,7 +305,10 @@ public final class Vcpu implements AutoCloseable {
         }
         stopAtBlock = blocks + Math.max(1, blockQuantum);
         emulator.beforeEntry();
+        // After beforeEntry, whose writes (the kvmclock page) are guest memory too.
+        codePages.beforeTurn(engine);
         VcpuExit exit = enterUntilExit();
+        codePages.afterTurn();
         emulator.afterExit();
         return exit;
     }
@@ -410,6 +429,7 @@ public final class Vcpu implements AutoCloseable {
             // faulted: the site is the guest's again, and its new bytes run from here.
             patches.repair(memory, site);
             engine.invalidateTranslations(at, at + site.original().length);
+            codePages.rewritten(at, site.original().length);
             rip = at;
             return null;
         }
@@ -442,6 +462,7 @@ public final class Vcpu implements AutoCloseable {
                 patches.patch(memory, at, trap);
                 newSites++;
                 engine.invalidateTranslations(at, at + length);
+                codePages.rewritten(at, length);
             }
         }
         rip = at + length;
@@ -550,6 +571,7 @@ public final class Vcpu implements AutoCloseable {
                     // see) has written over the site since: run what is there now, from the site.
                     patches.repair(memory, patched);
                     engine.invalidateTranslations(site, site + patched.original().length);
+                    codePages.rewritten(site, patched.original().length);
                     restartAt = site;
                     engine.stop();
                     return;
@@ -596,6 +618,8 @@ public final class Vcpu implements AutoCloseable {
     }
 
     private void onBlock(long address, int size) {
+        // Even a block stopped before it runs has been translated.
+        codePages.record(address, size);
         // Unicorn does not run a block whose hook stopped the engine: count only blocks that run.
         if (blocks >= stopAtBlock || stopRequested) {
             if (exitQueue.isEmpty()) {

@@ -1,0 +1,169 @@
+package dev.tickvm.cpu;
+
+import dev.tickvm.memory.GuestMemory;
+import dev.tickvm.unicorn.Engine;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * The guest pages one vCPU's engine has run code from, with what they held when that vCPU last
+ * ran: how an engine comes to see code that another vCPU, or the VMM, wrote (issue 11.2).
+ *
+ * <p>Every vCPU has its own Unicorn engine over the one guest RAM. An engine notices stores to
+ * code it translated only when it makes them itself (QEMU's self-modifying-code check); a store by
+ * another engine, or by the VMM through the shared mapping, leaves its translation stale, and it
+ * would run the old code for ever. The vCPUs run in turns on one thread, so nothing can change
+ * guest memory while a vCPU runs except that vCPU; the fix is to look when its turn starts:
+ * <ul>
+ *   <li>the block hook records each page a block covers ({@link #record}: one compare when the
+ *       block is on the page of the one before);</li>
+ *   <li>when a turn ends, the pages seen for the first time are copied ({@link #afterTurn});</li>
+ *   <li>when the next turn starts, each page is compared with its copy, and the translations of
+ *       every 64-byte chunk that differs are dropped, then the copy updated ({@link #beforeTurn}).</li>
+ * </ul>
+ * So a vCPU sees another's code from its next turn on, exactly as its memory reads do. A byte
+ * written next to code (data on a code page) drops no translation of that code: the chunks are
+ * small, and a translation is only dropped if it covers a changed byte. The cost is a compare of
+ * each code page per turn, about 0.1 us a page.
+ *
+ * <p>Bounded: past {@link #MAX_PAGES} pages (4 MiB of code) a vCPU keeps no copies; it drops every
+ * translation at the start of each turn instead, which is correct and slow, and starts over.
+ */
+final class CodePages {
+    static final int PAGE_SHIFT = 12;
+    private static final int PAGE = 1 << PAGE_SHIFT;
+    /** Pages a vCPU keeps copies of; a hostile guest can run code on every page of its RAM. */
+    static final int MAX_PAGES = 1024;
+    /** What one difference drops translations over, at least. */
+    private static final int CHUNK = 64;
+
+    private final GuestMemory memory;
+    private final long ramPages;
+    /** One bit per page of RAM: recorded since the last start over. */
+    private final long[] recorded;
+    /** The page of the last recorded block, which most blocks share. */
+    private long lastPage = -1;
+    /** Pages recorded during this turn, not yet copied. */
+    private long[] fresh = new long[16];
+    private int freshCount;
+    private long[] pages = new long[16];
+    private byte[][] copies = new byte[16][];
+    private int count;
+    private boolean overflowed;
+    /** Pages whose chunks were found changed, and translations dropped (for tests). */
+    private long invalidations;
+    private long flushes;
+
+    CodePages(GuestMemory memory) {
+        this.memory = memory;
+        this.ramPages = memory.size() >>> PAGE_SHIFT;
+        this.recorded = new long[(int) ((ramPages + 63) >>> 6)];
+    }
+
+    /** A block of {@code size} bytes at {@code address} runs: its pages are code from now on. */
+    void record(long address, int size) {
+        long page = address >>> PAGE_SHIFT;
+        if (page == lastPage && (address + Math.max(size, 1) - 1) >>> PAGE_SHIFT == page) {
+            return;
+        }
+        long last = (address + Math.max(size, 1) - 1) >>> PAGE_SHIFT;
+        for (long p = page; p <= last && p < ramPages; p++) {
+            int word = (int) (p >>> 6);
+            long bit = 1L << p;
+            if ((recorded[word] & bit) == 0) {
+                recorded[word] |= bit;
+                if (freshCount == fresh.length) {
+                    fresh = Arrays.copyOf(fresh, freshCount * 2);
+                }
+                fresh[freshCount++] = p;
+            }
+        }
+        lastPage = last == page ? page : -1;
+    }
+
+    /** The turn is over: copies the pages first seen in it, as they are now. */
+    void afterTurn() {
+        for (int i = 0; i < freshCount; i++) {
+            if (count == MAX_PAGES) {
+                overflowed = true;
+                break;
+            }
+            if (count == pages.length) {
+                pages = Arrays.copyOf(pages, count * 2);
+                copies = Arrays.copyOf(copies, count * 2);
+            }
+            pages[count] = fresh[i];
+            copies[count] = memory.read(fresh[i] << PAGE_SHIFT, PAGE);
+            count++;
+        }
+        freshCount = 0;
+    }
+
+    /** A turn starts: drops the translations of code changed since this vCPU's last turn. */
+    void beforeTurn(Engine engine) {
+        if (overflowed) {
+            engine.flushTranslationCache();
+            flushes++;
+            Arrays.fill(recorded, 0);
+            Arrays.fill(copies, 0, count, null);
+            count = 0;
+            lastPage = -1;
+            overflowed = false;
+            return;
+        }
+        MemorySegment ram = memory.segment();
+        for (int i = 0; i < count; i++) {
+            long base = pages[i] << PAGE_SHIFT;
+            MemorySegment now = ram.asSlice(base, PAGE);
+            MemorySegment copy = MemorySegment.ofArray(copies[i]);
+            long at = copy.mismatch(now);
+            if (at < 0) {
+                continue;
+            }
+            invalidations++;
+            while (at >= 0) {
+                // The run of changed chunks from here: a chunk that compares equal ends it.
+                long from = at & -CHUNK;
+                long to = Math.min(PAGE, from + CHUNK);
+                while (to < PAGE && MemorySegment.mismatch(copy, to, to + CHUNK, now, to, to + CHUNK) >= 0) {
+                    to += CHUNK;
+                }
+                engine.invalidateTranslations(base + from, base + to);
+                MemorySegment.copy(now, from, copy, from, to - from);
+                long next = to < PAGE ? MemorySegment.mismatch(copy, to, PAGE, now, to, PAGE) : -1;
+                at = next < 0 ? -1 : to + next;
+            }
+        }
+    }
+
+    /**
+     * This vCPU's engine already dropped its translations of [address, address + length), which
+     * the VMM rewrote for it (a patched or repaired trap site): takes the bytes into the copy, so
+     * the next turn does not count them as another's change.
+     */
+    void rewritten(long address, int length) {
+        for (int i = 0; i < count; i++) {
+            long base = pages[i] << PAGE_SHIFT;
+            long from = Math.max(address, base);
+            long to = Math.min(address + length, base + PAGE);
+            if (from < to) {
+                MemorySegment.copy(memory.segment(), from, MemorySegment.ofArray(copies[i]), from - base, to - from);
+            }
+        }
+    }
+
+    /** Code pages found changed at a turn's start so far. */
+    long invalidations() {
+        return invalidations;
+    }
+
+    /** Times every translation was dropped because the vCPU ran code on too many pages. */
+    long flushes() {
+        return flushes;
+    }
+
+    /** Pages with a copy kept. */
+    int pages() {
+        return count;
+    }
+}
