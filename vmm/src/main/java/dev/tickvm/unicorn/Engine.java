@@ -423,6 +423,19 @@ public final class Engine implements AutoCloseable {
         addHook(HOOK_BLOCK, ON_BLOCK, FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS), 0);
     }
 
+    /**
+     * A block hook that is native code: {@code function} is a C function
+     * {@code void (uc_engine *, uint64_t address, uint32_t size, void *userData)} that Unicorn
+     * calls before each translated block, with no upcall into the JVM. {@code userData} must
+     * stay allocated until this engine is closed. Instead of {@link #onBlock}, not with it.
+     */
+    public void onBlockNative(MemorySegment function, MemorySegment userData) {
+        once(upcalls.block, "a block");
+        upcalls.block = (address, size) -> {
+        };
+        addHook(HOOK_BLOCK, function, userData, 0);
+    }
+
     public void onPortIn(PortInHook hook) {
         once(upcalls.in, "a port-in");
         upcalls.in = hook;
@@ -479,10 +492,14 @@ public final class Engine implements AutoCloseable {
     private void addHook(int type, MethodHandle target, FunctionDescriptor descriptor, int instruction) {
         // Stubs live in this engine's arena, which is closed only after uc_close.
         MemorySegment stub = Linker.nativeLinker().upcallStub(target.bindTo(upcalls), descriptor, arena);
+        addHook(type, stub, MemorySegment.NULL, instruction);
+    }
+
+    private void addHook(int type, MemorySegment callback, MemorySegment userData, int instruction) {
         try {
             // begin 1 > end 0: the hook covers every address.
             unicorn.check("uc_hook_add(type " + type + ")", (int) unicorn.ucHookAdd.invokeExact(handle, hookHandle, type,
-                    stub, MemorySegment.NULL, 1L, 0L, instruction));
+                    callback, userData, 1L, 0L, instruction));
         } catch (UnicornException e) {
             throw e;
         } catch (Throwable t) {

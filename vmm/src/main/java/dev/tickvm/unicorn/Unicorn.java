@@ -54,6 +54,8 @@ public final class Unicorn {
     final MethodHandle ucMemWrite;
     final MethodHandle ucEmuStart;
     final MethodHandle ucEmuStop;
+    /** uc_emu_stop's address, for native hooks that stop the engine themselves. */
+    private final MemorySegment ucEmuStopAddress;
     final MethodHandle ucHookAdd;
     final MethodHandle ucHookDel;
     final MethodHandle ucCtlNoArg;
@@ -87,6 +89,7 @@ public final class Unicorn {
         ucEmuStart = handle(linker, lookup, "uc_emu_start",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
         ucEmuStop = handle(linker, lookup, "uc_emu_stop", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        ucEmuStopAddress = lookup.find("uc_emu_stop").orElseThrow();
         // uc_hook_add(uc, hh, type, callback, user_data, begin, end, ...): UC_HOOK_INSN reads one
         // int (the instruction id) from the variadic part; the others read none, so passing it
         // always is harmless and keeps one handle.
@@ -214,6 +217,14 @@ public final class Unicorn {
         MemorySegment symbol = lookup.find(name)
                 .orElseThrow(() -> new UnicornException("libunicorn has no symbol " + name, null));
         return linker.downcallHandle(symbol, fd, options);
+    }
+
+    /**
+     * The address of {@code int uc_emu_stop(uc_engine *)} in this library: what a native hook
+     * (see {@link Engine#onBlockNative}) calls to stop its engine.
+     */
+    public MemorySegment emuStopFunction() {
+        return ucEmuStopAddress;
     }
 
     public UnicornVersion version() {
