@@ -15,8 +15,8 @@ import java.util.Arrays;
  * would run the old code for ever. The vCPUs run in turns on one thread, so nothing can change
  * guest memory while a vCPU runs except that vCPU; the fix is to look when its turn starts:
  * <ul>
- *   <li>the block hook records each page a block covers ({@link #record}: one compare when the
- *       block is on the page of the one before);</li>
+ *   <li>the block hook records each page a block covers ({@link BlockState}: one compare when
+ *       the block is on the page of the one before);</li>
  *   <li>when a turn ends, the pages seen for the first time are copied ({@link #afterTurn});</li>
  *   <li>when the next turn starts, each page is compared with its copy, and the translations of
  *       every 64-byte chunk that differs are dropped, then the copy updated ({@link #beforeTurn}).</li>
@@ -38,14 +38,8 @@ final class CodePages {
     private static final int CHUNK = 64;
 
     private final GuestMemory memory;
-    private final long ramPages;
-    /** One bit per page of RAM: recorded since the last start over. */
-    private final long[] recorded;
-    /** The page of the last recorded block, which most blocks share. */
-    private long lastPage = -1;
-    /** Pages recorded during this turn, not yet copied. */
-    private long[] fresh = new long[16];
-    private int freshCount;
+    /** Where the block hook records pages: a bitmap of RAM pages and a list of new ones. */
+    private final BlockState blocks;
     private long[] pages = new long[16];
     private byte[][] copies = new byte[16][];
     private int count;
@@ -54,49 +48,30 @@ final class CodePages {
     private long invalidations;
     private long flushes;
 
-    CodePages(GuestMemory memory) {
+    CodePages(GuestMemory memory, BlockState blocks) {
         this.memory = memory;
-        this.ramPages = memory.size() >>> PAGE_SHIFT;
-        this.recorded = new long[(int) ((ramPages + 63) >>> 6)];
-    }
-
-    /** A block of {@code size} bytes at {@code address} runs: its pages are code from now on. */
-    void record(long address, int size) {
-        long page = address >>> PAGE_SHIFT;
-        if (page == lastPage && (address + Math.max(size, 1) - 1) >>> PAGE_SHIFT == page) {
-            return;
-        }
-        long last = (address + Math.max(size, 1) - 1) >>> PAGE_SHIFT;
-        for (long p = page; p <= last && p < ramPages; p++) {
-            int word = (int) (p >>> 6);
-            long bit = 1L << p;
-            if ((recorded[word] & bit) == 0) {
-                recorded[word] |= bit;
-                if (freshCount == fresh.length) {
-                    fresh = Arrays.copyOf(fresh, freshCount * 2);
-                }
-                fresh[freshCount++] = p;
-            }
-        }
-        lastPage = last == page ? page : -1;
+        this.blocks = blocks;
     }
 
     /** The turn is over: copies the pages first seen in it, as they are now. */
     void afterTurn() {
-        for (int i = 0; i < freshCount; i++) {
-            if (count == MAX_PAGES) {
-                overflowed = true;
-                break;
-            }
-            if (count == pages.length) {
-                pages = Arrays.copyOf(pages, count * 2);
-                copies = Arrays.copyOf(copies, count * 2);
-            }
-            pages[count] = fresh[i];
-            copies[count] = memory.read(fresh[i] << PAGE_SHIFT, PAGE);
-            count++;
+        if (!blocks.takeFresh(this::copy)) {
+            overflowed = true;
         }
-        freshCount = 0;
+    }
+
+    private void copy(long page) {
+        if (count == MAX_PAGES) {
+            overflowed = true;
+            return;
+        }
+        if (count == pages.length) {
+            pages = Arrays.copyOf(pages, count * 2);
+            copies = Arrays.copyOf(copies, count * 2);
+        }
+        pages[count] = page;
+        copies[count] = memory.read(page << PAGE_SHIFT, PAGE);
+        count++;
     }
 
     /** A turn starts: drops the translations of code changed since this vCPU's last turn. */
@@ -104,10 +79,9 @@ final class CodePages {
         if (overflowed) {
             engine.flushTranslationCache();
             flushes++;
-            Arrays.fill(recorded, 0);
+            blocks.forgetPages();
             Arrays.fill(copies, 0, count, null);
             count = 0;
-            lastPage = -1;
             overflowed = false;
             return;
         }

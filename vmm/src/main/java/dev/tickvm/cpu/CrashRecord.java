@@ -46,6 +46,11 @@ public final class CrashRecord {
         }
     }
 
+    /** The mapped record, for the native block hook, which writes the RIP and vCPU too; or null. */
+    static MemorySegment segment() {
+        return RECORD;
+    }
+
     /** Records which engine is loaded. */
     public static void engine(String description) {
         if (RECORD != null) {

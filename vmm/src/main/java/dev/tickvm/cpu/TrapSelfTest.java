@@ -49,7 +49,7 @@ public final class TrapSelfTest {
             BootLayout.writeShared(memory);
             memory.write(LOAD, code);
             try (Vcpu vcpu = new Vcpu(0, 1, unicorn, memory, new PortIoBus(), new VirtualClock(), emulator, mode,
-                    new PatchTable(), LOAD)) {
+                    BlockHookKind.JAVA, new PatchTable(), LOAD)) {
                 VcpuExit exit = vcpu.run(1_000_000);
                 long hlt = LOAD + code.length - 1;
                 check(unicorn, exit instanceof VcpuExit.Halted h && h.rip() == hlt, "expected HLT at 0x"

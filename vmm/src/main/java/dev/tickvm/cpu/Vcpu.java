@@ -49,13 +49,11 @@ public final class Vcpu implements AutoCloseable {
     private final PatchTable patches;
     /** What this engine ran code from, to see code others wrote (see {@link CodePages}). */
     private final CodePages codePages;
-    /** The block running now (SYSENTER, which ends its block, is found from it). */
-    private long blockAddress;
-    private int blockSize;
+    /** The per-block work: quantum, block count, code pages (native or Java hook). */
+    private final BlockState blockState;
 
     private VcpuRunState runState;
     private long rip;
-    private long blocks;
     /** The block count at the last flush of every translation (see {@link #FLUSH_INTERVAL_BLOCKS}). */
     private long flushedAtBlock;
     private long chargedBlocks;
@@ -65,11 +63,9 @@ public final class Vcpu implements AutoCloseable {
     private long patchedTraps;
     /** Sites this vCPU patched: each took the slow fault path and a retranslation once. */
     private long newSites;
-    private long stopAtBlock;
     private int vector;
     /** Where to run again after the interrupt hook repaired a patched site, or -1. */
     private long restartAt = -1;
-    private boolean stopRequested;
     private final ArrayDeque<VcpuExit> exitQueue = new ArrayDeque<>();
     private boolean unmappedAccess;
     private long unmappedAddress;
@@ -81,8 +77,8 @@ public final class Vcpu implements AutoCloseable {
      * {@link BootLayout#writeShared} must have been called on the memory.
      */
     public Vcpu(int id, int vcpuCount, Unicorn unicorn, GuestMemory memory, PortIoBus bus, HostClock clock,
-            TrapEmulator emulator, TrapMode mode, PatchTable patches, long entry) {
-        this(id, unicorn, memory, bus, clock, emulator, mode, patches, VcpuRunState.RUNNABLE, engine -> {
+            TrapEmulator emulator, TrapMode mode, BlockHookKind hook, PatchTable patches, long entry) {
+        this(id, unicorn, memory, bus, clock, emulator, mode, hook, patches, VcpuRunState.RUNNABLE, engine -> {
             engine.write(DescriptorRegister.GDTR,
                     SegmentDescriptorRegister.table(BootLayout.GDT_BASE, BootLayout.gdtLimit()));
             engine.write(X86Register.CR4, BootLayout.BOOT_CR4);
@@ -107,8 +103,8 @@ public final class Vcpu implements AutoCloseable {
      * @throws IllegalArgumentException if this Unicorn cannot enter or hold the saved state
      */
     public static Vcpu restore(int id, Unicorn unicorn, GuestMemory memory, PortIoBus bus, HostClock clock,
-            TrapEmulator emulator, TrapMode mode, PatchTable patches, VcpuState state) {
-        return new Vcpu(id, unicorn, memory, bus, clock, emulator, mode, patches, state.runState(), engine -> {
+            TrapEmulator emulator, TrapMode mode, BlockHookKind hook, PatchTable patches, VcpuState state) {
+        return new Vcpu(id, unicorn, memory, bus, clock, emulator, mode, hook, patches, state.runState(), engine -> {
             long rip = RegisterFile.load(engine, memory, id, state);
             String difference = RegisterFile.firstDifference(state, RegisterFile.save(engine, rip, state.runState()));
             if (difference != null) {
@@ -126,7 +122,7 @@ public final class Vcpu implements AutoCloseable {
     }
 
     private Vcpu(int id, Unicorn unicorn, GuestMemory memory, PortIoBus bus, HostClock clock, TrapEmulator emulator,
-            TrapMode mode, PatchTable patches, VcpuRunState runState, Entry entry) {
+            TrapMode mode, BlockHookKind hook, PatchTable patches, VcpuRunState runState, Entry entry) {
         if (id < 0 || id >= BootLayout.MAX_VCPUS) {
             throw new IllegalArgumentException("vCPU id " + id + " out of range 0.." + (BootLayout.MAX_VCPUS - 1));
         }
@@ -137,11 +133,17 @@ public final class Vcpu implements AutoCloseable {
         this.emulator = emulator;
         this.mode = mode;
         this.patches = patches;
-        this.codePages = new CodePages(memory);
+        this.blockState = new BlockState(id, memory.size(), CodePages.MAX_PAGES, hook);
+        this.codePages = new CodePages(memory, blockState);
         this.runState = runState;
         // 2.0.1 re-runs the current block when stopped from an IN/OUT hook: defer to the next block.
         this.stopInIoHook = !unicorn.version().hasKnown201Defects();
-        this.engine = unicorn.openX86_64();
+        try {
+            this.engine = unicorn.openX86_64();
+        } catch (RuntimeException e) {
+            blockState.close();
+            throw e;
+        }
         try {
             if (TRANSLATION_BUFFER_BYTES != DEFAULT_TRANSLATION_BUFFER_BYTES) {
                 engine.setTranslationBufferSize(TRANSLATION_BUFFER_BYTES);
@@ -150,7 +152,7 @@ public final class Vcpu implements AutoCloseable {
             BootLayout.mapGuestMemory(engine, memory);
             this.rip = entry.enter(engine);
             engine.onInterrupt(this::onException);
-            engine.onBlock(this::onBlock);
+            blockState.install(engine);
             engine.onPortIn(this::onPortIn);
             engine.onPortOut(this::onPortOut);
             engine.onCpuid(this::onCpuid);
@@ -161,6 +163,7 @@ public final class Vcpu implements AutoCloseable {
             raxRcxRdx = engine.batch(X86Register.RAX, X86Register.RCX, X86Register.RDX);
         } catch (RuntimeException e) {
             engine.close();
+            blockState.close();
             throw e;
         }
     }
@@ -176,7 +179,12 @@ public final class Vcpu implements AutoCloseable {
 
     /** Translated blocks executed so far. */
     public long blocks() {
-        return blocks;
+        return blockState.blocks();
+    }
+
+    /** Which block hook this vCPU's engine calls. */
+    public BlockHookKind blockHook() {
+        return blockState.kind();
     }
 
     /** Time instructions trapped and emulated so far. */
@@ -303,7 +311,7 @@ public final class Vcpu implements AutoCloseable {
         if (!exitQueue.isEmpty()) {
             return exitQueue.poll();
         }
-        stopAtBlock = blocks + Math.max(1, blockQuantum);
+        blockState.stopAt(blockState.blocks() + Math.max(1, blockQuantum));
         emulator.beforeEntry();
         // After beforeEntry, whose writes (the kvmclock page) are guest memory too.
         codePages.beforeTurn(engine);
@@ -337,6 +345,7 @@ public final class Vcpu implements AutoCloseable {
     private VcpuExit enterUntilExit() {
         while (true) {
             vector = -1;
+            long blocks = blockState.blocks();
             if (blocks - flushedAtBlock >= FLUSH_INTERVAL_BLOCKS
                     && System.nanoTime() - flushedAtNanos >= FLUSH_INTERVAL_NANOS) {
                 flushedAtBlock = blocks;
@@ -351,7 +360,10 @@ public final class Vcpu implements AutoCloseable {
             CrashRecord.resume(id, rip);
             UnicornError error = engine.start(rip);
             long at = engine.read(X86Register.RIP);
-            stopRequested = false;
+            // The hook stops the engine before the block runs: count only blocks that run.
+            if (blockState.takeStopped() && exitQueue.isEmpty()) {
+                exitQueue.add(PREEMPTED);
+            }
             if (restartAt >= 0 && error == UnicornError.OK) {
                 // A patched site repaired by the interrupt hook: its new bytes run next.
                 rip = restartAt;
@@ -551,6 +563,7 @@ public final class Vcpu implements AutoCloseable {
     }
 
     private void chargeClock() {
+        long blocks = blockState.blocks();
         clock.chargeGuestWork(blocks - chargedBlocks, exits - chargedExits);
         chargedBlocks = blocks;
         chargedExits = exits;
@@ -609,30 +622,12 @@ public final class Vcpu implements AutoCloseable {
      * raises #GP(0). The hook's RIP is stale, but SYSENTER ends its block: the block's last bytes.
      */
     private void onSysenter() {
-        long at = blockAddress + blockSize - 2;
+        long at = blockState.blockAddress() + Integer.toUnsignedLong(blockState.blockSize()) - 2;
         byte[] bytes = memory.readAvailable(at, TrapDecoder.MAX_INSTRUCTION_LENGTH);
         exits++;
         exitQueue.add(new VcpuExit.Fault(FaultKind.CPU_EXCEPTION, at, 13, bytes,
                 "SYSENTER with SYSENTER_CS 0 raises #GP (no kernel to enter); Unicorn would have jumped to SYSENTER_EIP"));
         engine.stop();
-    }
-
-    private void onBlock(long address, int size) {
-        // Even a block stopped before it runs has been translated.
-        codePages.record(address, size);
-        // Unicorn does not run a block whose hook stopped the engine: count only blocks that run.
-        if (blocks >= stopAtBlock || stopRequested) {
-            if (exitQueue.isEmpty()) {
-                exitQueue.add(PREEMPTED);
-            }
-            engine.stop();
-            return;
-        }
-        blocks++;
-        blockAddress = address;
-        blockSize = size;
-        // If Unicorn aborts the process translating the next block, this is the last word.
-        CrashRecord.resume(id, address);
     }
 
     private int onPortIn(int port, int size) {
@@ -651,7 +646,7 @@ public final class Vcpu implements AutoCloseable {
             if (stopInIoHook) {
                 engine.stop();
             } else {
-                stopRequested = true;
+                blockState.requestStop();
             }
         }
     }
@@ -679,6 +674,10 @@ public final class Vcpu implements AutoCloseable {
 
     @Override
     public void close() {
-        engine.close();
+        try {
+            engine.close();
+        } finally {
+            blockState.close();
+        }
     }
 }

@@ -2,6 +2,7 @@ package dev.tickvm.machine;
 
 import dev.tickvm.bus.PortIoBus;
 import dev.tickvm.bus.PortIoDevice;
+import dev.tickvm.cpu.BlockHookKind;
 import dev.tickvm.cpu.BootLayout;
 import dev.tickvm.cpu.CrashRecord;
 import dev.tickvm.cpu.PatchTable;
@@ -48,6 +49,7 @@ public final class Machine implements AutoCloseable {
     private long budget;
     private final IoOutHandler ioOutHandler;
     private final PatchTable patches = new PatchTable();
+    private final BlockHookKind blockHook;
     private int next;
     /** Sum of every vCPU's blocks, kept as they run rather than summed on each turn. */
     private long usedBlocks;
@@ -79,6 +81,7 @@ public final class Machine implements AutoCloseable {
         this.quantum = b.quantum;
         this.budget = b.budget;
         this.ioOutHandler = b.ioOutHandler;
+        this.blockHook = b.blockHook != null ? b.blockHook : BlockHookKind.configured();
         this.bus = b.bus;
         this.memory = new GuestMemory(b.memorySize);
         List<Vcpu> created = new ArrayList<>();
@@ -103,7 +106,8 @@ public final class Machine implements AutoCloseable {
         b.ram.accept(memory);
         for (int i = 0; i < b.restored.size(); i++) {
             TrapEmulator emulator = b.emulators.apply(i);
-            created.add(Vcpu.restore(i, unicorn, memory, bus, clock, emulator, b.trapMode, patches, b.restored.get(i)));
+            created.add(Vcpu.restore(i, unicorn, memory, bus, clock, emulator, b.trapMode, blockHook, patches,
+                    b.restored.get(i)));
         }
     }
 
@@ -121,7 +125,8 @@ public final class Machine implements AutoCloseable {
         memory.write(b.loadAddress, b.code);
         for (int i = 0; i < b.vcpus; i++) {
             TrapEmulator emulator = b.emulators.apply(i);
-            created.add(new Vcpu(i, b.vcpus, unicorn, memory, bus, clock, emulator, b.trapMode, patches, b.entry));
+            created.add(new Vcpu(i, b.vcpus, unicorn, memory, bus, clock, emulator, b.trapMode, blockHook, patches,
+                    b.entry));
         }
     }
 
@@ -148,6 +153,11 @@ public final class Machine implements AutoCloseable {
 
     public Unicorn unicorn() {
         return unicorn;
+    }
+
+    /** Which block hook the vCPUs' engines call. */
+    public BlockHookKind blockHook() {
+        return blockHook;
     }
 
     /** Blocks a vCPU runs before the next one's turn. */
@@ -313,6 +323,7 @@ public final class Machine implements AutoCloseable {
         private IoOutHandler ioOutHandler = IoOutHandler.CONTINUE;
         private IntFunction<TrapEmulator> emulators;
         private TrapMode trapMode = TrapMode.PATCH;
+        private BlockHookKind blockHook;
         private long loadAddress;
         private long entry;
         private byte[] code;
@@ -382,6 +393,15 @@ public final class Machine implements AutoCloseable {
         /** How trapped time instructions reach the VMM (default PATCH; FAULT never alters guest code). */
         public Builder trapMode(TrapMode mode) {
             this.trapMode = Objects.requireNonNull(mode);
+            return this;
+        }
+
+        /**
+         * Which block hook the vCPUs use; by default {@link BlockHookKind#configured()} (native
+         * when it is available). A guest runs the same under either, only slower under Java.
+         */
+        public Builder blockHook(BlockHookKind kind) {
+            this.blockHook = Objects.requireNonNull(kind);
             return this;
         }
 
