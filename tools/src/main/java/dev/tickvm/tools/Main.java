@@ -1,5 +1,7 @@
 package dev.tickvm.tools;
 
+import dev.tickvm.cpu.BlockHookKind;
+import dev.tickvm.cpu.NativeBlockHook;
 import dev.tickvm.unicorn.Unicorn;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -39,7 +41,9 @@ import picocli.CommandLine.ScopeType;
             "",
             "Unicorn: ./tickvm installs 2.1.x into ~/.cache/tickvm; --unicorn-lib or TICKVM_UNICORN_LIB",
             "loads another libunicorn.so.2. Exit codes: the guest's own on a debug exit, 2 bad usage,",
-            "1 other errors, 3 all vCPUs halted, 4 guest fault, 5 runaway guest (budget)."})
+            "1 other errors, 3 all vCPUs halted, 4 guest fault, 5 runaway guest (budget).",
+            "Block hook: native when built (the default); TICKVM_BLOCK_HOOK=java forces the Java fallback,",
+            "about ten times slower on short blocks, same results bit for bit; --version says which."})
 public final class Main implements Callable<Integer> {
 
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Show stack traces of errors.")
@@ -60,6 +64,7 @@ public final class Main implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     private static boolean warned;
+    private static boolean warnedHook;
 
     /**
      * The Unicorn to use: --unicorn-lib if given, else the process default. Warns once on
@@ -67,6 +72,13 @@ public final class Main implements Callable<Integer> {
      */
     public static Unicorn unicorn() {
         Unicorn unicorn = unicornLibrary != null ? Unicorn.useLibrary(unicornLibrary) : Unicorn.get();
+        // Refuses a bad TICKVM_BLOCK_HOOK before any VM is built, and says when guests will be slow.
+        BlockHookKind hook = BlockHookKind.configured();
+        if (hook == BlockHookKind.JAVA && !NativeBlockHook.available() && !warnedHook) {
+            warnedHook = true;
+            System.err.println("tickvm: note: the native block hook is unavailable (" + NativeBlockHook.problem()
+                    + "): guests run on the Java one, about ten times slower");
+        }
         if (unicorn.version().hasKnown201Defects() && !warned) {
             warned = true;
             System.err.println("tickvm: warning: " + unicorn.describe() + " has known defects: it can abort the whole"
@@ -103,6 +115,7 @@ public final class Main implements Callable<Integer> {
         // One execution's --unicorn-lib must not leak into the next in the same JVM.
         unicornLibrary = null;
         warned = false;
+        warnedHook = false;
         CommandLine cl = commandLine();
         // One writer for every command, over System.out: a PrintStream never throws, so a closed
         // pipe or a full disk shows only in its error flag, checked once the command is done.
@@ -252,7 +265,16 @@ public final class Main implements Callable<Integer> {
                 engine = "Unicorn not loadable: " + e.getMessage();
             }
             return new String[] {"tickvm " + (own == null ? "(development build)" : own), engine,
-                "Java " + Runtime.version()};
+                "Java " + Runtime.version(), blockHook()};
+        }
+
+        /** Which block hook guests run on, and why when it is the fallback. */
+        private static String blockHook() {
+            try {
+                return "Block hook: " + BlockHookKind.configured().describe();
+            } catch (IllegalArgumentException e) {
+                return "Block hook: " + e.getMessage();
+            }
         }
 
         /** --version --json: the envelope, where the library was loaded from, and Java. */
@@ -266,6 +288,14 @@ public final class Main implements Callable<Integer> {
             }
             m.put("unicornLibrary", library);
             m.put("java", Runtime.version().toString());
+            String hook;
+            try {
+                hook = BlockHookKind.configured().name().toLowerCase(java.util.Locale.ROOT);
+            } catch (IllegalArgumentException e) {
+                hook = null;
+            }
+            m.put("blockHook", hook);
+            m.put("nativeBlockHookProblem", NativeBlockHook.problem());
             return m;
         }
     }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tickvm.cpu.BlockHookKind;
 import dev.tickvm.unicorn.Unicorn;
 import java.util.ArrayList;
 import java.util.List;
@@ -129,18 +130,21 @@ class HelpAndVersionTest {
     }
 
     @Test
-    void versionPrintsTickvmUnicornAndJavaLines() {
+    void versionPrintsTickvmUnicornJavaAndBlockHookLines() {
         Cli.Outcome o = Cli.run("--version");
         List<String> lines = o.outLines();
         assertAll(o.toString(),
                 () -> assertEquals(0, o.exitCode()),
                 () -> assertEquals(List.of(), o.errLines()),
-                () -> assertEquals(3, lines.size()),
+                () -> assertEquals(4, lines.size()),
                 // The tools classes come from target/classes here, without a jar manifest.
                 () -> assertEquals("tickvm (development build)", lines.get(0)),
                 () -> assertEquals(Unicorn.get().describe(), lines.get(1)),
                 () -> assertTrue(lines.get(1).matches("Unicorn 2\\.\\d+\\.\\d+ \\(.+\\)"), lines.get(1)),
-                () -> assertEquals("Java " + Runtime.version(), lines.get(2)));
+                () -> assertEquals("Java " + Runtime.version(), lines.get(2)),
+                () -> assertEquals("Block hook: " + BlockHookKind.configured().describe(), lines.get(3)),
+                () -> assertTrue(lines.get(3).matches("Block hook: (native|Java, as asked .*)"),
+                        lines.get(3)));
     }
 
     /** Every command takes -V/--version (mixinStandardHelpOptions) and prints the same lines. */
