@@ -1,5 +1,6 @@
 package dev.tickvm.bench;
 
+import dev.tickvm.cpu.BlockHookKind;
 import dev.tickvm.cpu.TrapMode;
 import dev.tickvm.machine.Machine;
 import dev.tickvm.machine.VmExit;
@@ -25,9 +26,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * warm VM, see {@link Guests}):
  *
  * <ul>
- * <li>machine: a normal 1-vCPU Machine, the vCPU scheduler on: Unicorn calls tickvm's block hook
- *     (an FFM upcall) before every block, and the vCPU leaves uc_emu_start every quantum
- *     (10,000 blocks) to let the scheduler run.
+ * <li>machine: a normal 1-vCPU Machine, the vCPU scheduler on: Unicorn calls tickvm's native
+ *     block hook before every block, and the vCPU leaves uc_emu_start every quantum (10,000
+ *     blocks) to let the scheduler run.
+ * <li>machine-java: the same with the Java fallback hook, an FFM upcall per block.
  * <li>raw: a bare Engine with the same RAM, GDT and CPL3 entry and no block hook: Unicorn's own
  *     speed, the ceiling; the scheduler off.
  * <li>raw+empty-hook: the bare Engine plus a block hook that does nothing: the price of the
@@ -44,7 +46,7 @@ public class GuestSpeedBench {
     static final int ITERATIONS = 10_000_000;
     static final int INSTRUCTIONS = 2 * ITERATIONS;
 
-    @Param({"machine", "raw", "raw+empty-hook"})
+    @Param({"machine", "machine-java", "raw", "raw+empty-hook"})
     public String setup;
 
     private Guests.RawEngine raw;
@@ -54,7 +56,9 @@ public class GuestSpeedBench {
     public void boot() {
         byte[] code = Guests.registerLoop(ITERATIONS);
         if (setup.equals("machine")) {
-            machine = Guests.machine(code, TrapMode.PATCH);
+            machine = Guests.machine(code, TrapMode.PATCH, BlockHookKind.NATIVE);
+        } else if (setup.equals("machine-java")) {
+            machine = Guests.machine(code, TrapMode.PATCH, BlockHookKind.JAVA);
         } else {
             raw = new Guests.RawEngine(code);
             if (setup.equals("raw+empty-hook")) {

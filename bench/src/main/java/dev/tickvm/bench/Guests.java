@@ -1,6 +1,7 @@
 package dev.tickvm.bench;
 
 import dev.tickvm.bus.PortIoDevice;
+import dev.tickvm.cpu.BlockHookKind;
 import dev.tickvm.cpu.BootLayout;
 import dev.tickvm.cpu.TrapMode;
 import dev.tickvm.host.SimulatedHost;
@@ -75,6 +76,11 @@ final class Guests {
      */
     static Machine machine(byte[] code, TrapMode mode) {
         return machine(code, mode, (vcpu, out) -> IoOutHandler.IoAction.PAUSE);
+    }
+
+    /** The same, on the given block hook. */
+    static Machine machine(byte[] code, TrapMode mode, BlockHookKind hook) {
+        return builder(code, mode, (vcpu, out) -> IoOutHandler.IoAction.PAUSE).blockHook(hook).build();
     }
 
     /** The same Machine, but the first write to 0xf4 ends the VM with the value written as exit code. */

@@ -126,11 +126,19 @@ public final class Table {
                 "=> one traced trap, line formatted and dropped (minus off)");
         row("RdtscLoopImageBench.reading", "rdtsc-loop image, per reading (PATCH, boot included)", 1, "ns/reading");
         System.out.println(line);
-        row("GuestSpeedBench.instructions:machine", "guest instr/s, Machine, 1 vCPU (scheduler on)", 1e-6, "M/s");
+        row("GuestSpeedBench.instructions:machine", "guest instr/s, Machine, 1 vCPU, native block hook", 1e-6, "M/s");
+        row("GuestSpeedBench.instructions:machine-java", "guest instr/s, Machine, 1 vCPU, Java block hook", 1e-6, "M/s");
         row("GuestSpeedBench.instructions:raw", "guest instr/s, bare Engine, no block hook (off)", 1e-6, "M/s");
-        row("GuestSpeedBench.instructions:raw+empty-hook", "guest instr/s, bare Engine + empty block hook", 1e-6, "M/s");
-        perBlock("GuestSpeedBench.instructions:raw+empty-hook", "=> empty block-hook upcall, per block");
-        perBlock("GuestSpeedBench.instructions:machine", "=> tickvm's block hook + scheduler, per block");
+        row("GuestSpeedBench.instructions:raw+empty-hook", "guest instr/s, bare Engine + empty Java block hook", 1e-6, "M/s");
+        ratio("GuestSpeedBench.instructions:machine", "GuestSpeedBench.instructions:machine-java",
+                "=> native hook / Java hook, guest speed");
+        ratio("GuestSpeedBench.instructions:machine", "GuestSpeedBench.instructions:raw",
+                "=> native hook / bare engine, guest speed");
+        ratio("GuestSpeedBench.instructions:machine-java", "GuestSpeedBench.instructions:raw",
+                "=> Java hook / bare engine, guest speed");
+        perBlock("GuestSpeedBench.instructions:raw+empty-hook", "=> empty Java block-hook upcall, per block");
+        perBlock("GuestSpeedBench.instructions:machine", "=> native block hook + scheduler, per block");
+        perBlock("GuestSpeedBench.instructions:machine-java", "=> Java block hook + scheduler, per block");
         System.out.println(line);
         row("EngineBench.emptyStart", "uc_emu_start round trip, nothing executed", 1, "ns");
         row("EngineBench.outAndStop", "uc_emu_start round trip, one OUT whose hook stops", 1, "ns");
@@ -192,6 +200,15 @@ public final class Table {
         Score b = results.get(baseline);
         if (r != null && b != null) {
             System.out.printf("%-60s %8s %-11s%n", what, format(r.median() - b.median()), "ns");
+        }
+    }
+
+    /** The ratio of two medians, e.g. 8.1x. */
+    private void ratio(String key, String baseline, String what) {
+        Score r = results.get(key);
+        Score b = results.get(baseline);
+        if (r != null && b != null) {
+            System.out.printf("%-60s %8s %-11s%n", what, format(r.median() / b.median()), "x");
         }
     }
 
