@@ -239,8 +239,8 @@ public final class Scale {
     }
 
     /**
-     * Prints {@code rows} twice: the medians, then the ranges (fastest to slowest repetition). A
-     * column whose value is null per sample is derived from medians and has no range.
+     * Prints {@code rows} twice: the medians, then the ranges (fastest to slowest repetition). The
+     * {@code derived} columns are computed from medians and have no range.
      */
     private static void print(String first, List<String> labels, List<List<Sample>> rows, List<Column> columns,
             List<ToDoubleFunction<List<Sample>>> derived, List<String> derivedHeadings) {
@@ -264,7 +264,7 @@ public final class Scale {
                 for (ToDoubleFunction<List<Sample>> d : derived) {
                     row.append(String.format("%" + width + "s", medians ? format(d.applyAsDouble(s)) : ""));
                 }
-                System.out.println(row);
+                System.out.println(row.toString().stripTrailing());
             }
         }
         System.out.println(line);
