@@ -1,23 +1,9 @@
 package dev.tickvm.tools;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
-
 import dev.tickvm.images.GuestImage;
-import dev.tickvm.images.GuestImages;
-import dev.tickvm.machine.VmExit;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HexFormat;
-import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -62,58 +48,15 @@ class RandomGuestTest {
     @TempDir
     Path dir;
 
-    private record Outcome(VmExit exit, long blocks, long traps, long hostNanos, byte[] serial) {
-    }
-
     @Test
-    void randomImagesEndWithATypedExitTheSameWayTwice() throws IOException {
-        Map<String, Integer> kinds = new TreeMap<>();
-        ByteArrayOutputStream stderr = new ByteArrayOutputStream();
-        PrintStream realErr = System.err;
-        long start = System.nanoTime();
+    void randomImagesEndWithATypedExitTheSameWayTwice() throws Exception {
         SplittableRandom seeds = new SplittableRandom(SEED);
-        try {
-            System.setErr(new PrintStream(stderr, true, StandardCharsets.UTF_8));
-            for (int i = 0; i < IMAGES; i++) {
-                byte[] code = image(seeds.split());
-                Path file = dir.resolve("random-" + i + ".bin");
-                Files.write(file, code);
-                GuestImage image = GuestImages.fromFile(file);
-                String what = "image " + i + " (" + HexFormat.of().formatHex(code) + ")";
-                Outcome first = run(image, what);
-                Outcome second = run(image, what);
-                assertEquals(first.exit(), second.exit(), what);
-                assertEquals(first.blocks(), second.blocks(), what);
-                assertEquals(first.traps(), second.traps(), what);
-                assertEquals(first.hostNanos(), second.hostNanos(), what);
-                assertArrayEquals(first.serial(), second.serial(), what);
-                assertTrue(first.blocks() <= BUDGET, what);
-                kinds.merge(first.exit().getClass().getSimpleName(), 1, Integer::sum);
-            }
-        } finally {
-            System.setErr(realErr);
-        }
-        assertEquals("", stderr.toString(StandardCharsets.UTF_8), "nothing on System.err");
-        System.out.printf("RandomGuestTest: %d images, each run twice, in %.1f s: %s%n", IMAGES,
-                (System.nanoTime() - start) / 1e9, kinds);
-    }
-
-    private static Outcome run(GuestImage image, String what) {
-        ByteArrayOutputStream serial = new ByteArrayOutputStream();
-        GuestRun.Result r;
-        try {
-            r = new GuestRun(image).memorySize(MEMORY).budget(BUDGET).run(serial::write);
-        } catch (Throwable t) {
-            throw new AssertionError(what + ": threw " + t, t);
-        }
-        switch (r.exit()) {
-            case VmExit.Exited e -> { }
-            case VmExit.AllHalted h -> { }
-            case VmExit.Faulted f -> { }
-            case VmExit.BudgetExhausted b -> { }
-            default -> fail(what + ": ended with " + r.exit());
-        }
-        return new Outcome(r.exit(), r.blocks(), r.traps(), r.hostNanos(), serial.toByteArray());
+        GuestsTwice.runAll("RandomGuestTest", IMAGES, i -> {
+            byte[] code = image(seeds.split());
+            GuestImage image = GuestsTwice.image(dir, "random-" + i + ".bin", code);
+            return GuestsTwice.twice(new GuestRun(image).memorySize(MEMORY).budget(BUDGET), BUDGET,
+                    "image " + i + " (" + HexFormat.of().formatHex(code) + ")");
+        });
     }
 
     /** 16 to 256 random bytes with a few of the PIECES written over them. */
