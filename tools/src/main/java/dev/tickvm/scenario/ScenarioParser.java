@@ -10,6 +10,7 @@ import dev.tickvm.kvm.Pvclock;
 import dev.tickvm.kvm.PvclockMode;
 import dev.tickvm.kvm.TscAttribute;
 import dev.tickvm.lab.Lab;
+import dev.tickvm.machine.Machine;
 import dev.tickvm.scenario.ScenarioSyntaxException.SyntaxError;
 import dev.tickvm.scenario.Statement.Cpu;
 import dev.tickvm.scenario.Statement.GuestOp;
@@ -848,7 +849,7 @@ final class ScenarioParser {
                 }
                 case "quantum" -> {
                     quantum = term("a number of blocks", "vm quantum=BLOCKS");
-                    checkLiteral(quantum, valueColumn, 1, Long.MAX_VALUE, "quantum");
+                    checkLiteral(quantum, valueColumn, Machine.MIN_QUANTUM, Long.MAX_VALUE, "quantum");
                 }
                 case "boot" -> {
                     String yesNo = cur.word();

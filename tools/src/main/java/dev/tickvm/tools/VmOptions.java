@@ -19,7 +19,8 @@ final class VmOptions {
     long budget;
 
     @Option(names = "--quantum", paramLabel = "BLOCKS", defaultValue = "" + Machine.DEFAULT_QUANTUM,
-            description = "Blocks a vCPU runs before the next one's turn (default: ${DEFAULT-VALUE}).")
+            description = {"Blocks a vCPU runs before the next one's turn (default: ${DEFAULT-VALUE}),",
+                "at least 2."})
     long quantum;
 
     @Option(names = "--serial", paramLabel = "FILE", description = "Write the guest's serial output to FILE instead of stdout. FILE is replaced only once"

@@ -190,9 +190,9 @@ class CommandLineErrorsTest {
     }
 
     @Test
-    void zeroQuantumIsOneLineOfBadUsage() {
-        assertOneLineUsageError(Cli.run("run", "--image", "hello", "--quantum", "0"),
-                "tickvm: quantum must be >= 1 block, got 0");
+    void aQuantumBelowTwoIsOneLineOfBadUsage() {
+        assertOneLineUsageError(Cli.run("run", "--image", "hello", "--quantum", "1"),
+                "tickvm: quantum must be at least 2 blocks, got 1 (in a turn of 1 block a guest can make no progress)");
     }
 
     @Test

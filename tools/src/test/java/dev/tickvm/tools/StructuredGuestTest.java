@@ -1,9 +1,12 @@
 package dev.tickvm.tools;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tickvm.images.GuestImage;
 import dev.tickvm.images.GuestImages;
+import dev.tickvm.machine.Machine;
 import dev.tickvm.machine.VmExit;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Path;
@@ -106,20 +109,23 @@ class StructuredGuestTest {
      * again in a block of its own, whose block hook finds the quantum used up and stops the
      * engine first; the next turn translates the whole block again, and so on until the budget
      * (BudgetExhausted at the store, 0x10000a). With a quantum of 2 or more the guest exits with
-     * 5 in 4 blocks. The guest: MOV RAX,8 NOPs; MOV [0x100012],RAX; 8 NOPs (the slot it
-     * rewrites); MOV DX,0xf4; MOV EAX,5; OUT DX,EAX; HLT.
+     * 5 in 4 blocks, so 2 is now the smallest quantum (Machine.MIN_QUANTUM), and 1 is refused.
+     * The guest: MOV RAX,8 NOPs; MOV [0x100012],RAX; 8 NOPs (the slot it rewrites); MOV DX,0xf4;
+     * MOV EAX,5; OUT DX,EAX; HLT.
      */
-    @Disabled("bug: with --quantum 1 a store into the next instruction livelocks until the budget (see the comment)")
     @Test
-    void aStoreIntoTheNextInstructionCompletesWithAQuantumOfOneBlock() throws Exception {
+    void aStoreIntoTheNextInstructionCompletesWithTheSmallestQuantum() throws Exception {
         byte[] code = HexFormat.of().parseHex("48b89090909090909090" + "48890425" + "12001000" + "9090909090909090"
                 + "66baf400b805000000ef" + "f4ebfd");
         GuestImage image = GuestsTwice.image(dir, "store-into-next.bin", code);
         for (int vcpus = 1; vcpus <= 2; vcpus++) {
-            GuestRun.Result r = new GuestRun(image).memorySize(MEMORY).budget(10_000).vcpus(vcpus).quantum(1)
-                    .run(b -> { });
+            GuestRun.Result r = new GuestRun(image).memorySize(MEMORY).budget(10_000).vcpus(vcpus)
+                    .quantum(Machine.MIN_QUANTUM).run(b -> { });
             assertEquals(new VmExit.Exited(5), r.exit(), vcpus + " vCPUs");
         }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new GuestRun(image).memorySize(MEMORY).quantum(1).run(b -> { }));
+        assertTrue(e.getMessage().contains("at least 2 blocks"), e.getMessage());
     }
 
     private GuestsTwice.Outcome run(int i, Guest guest) throws Exception {

@@ -35,6 +35,14 @@ import java.util.function.IntFunction;
 public final class Machine implements AutoCloseable {
     /** Blocks a vCPU runs before the next one gets the CPU. */
     public static final long DEFAULT_QUANTUM = 10_000;
+    /**
+     * The smallest quantum: a turn of 1 block can make no progress. A store into the next
+     * instruction of its own block makes Unicorn abandon the block and run the store again in a
+     * block of its own (precise self-modifying code), which the block hook then stops as the
+     * turn's second block; the next turn starts at the store again, for ever (found by
+     * StructuredGuestTest). With 2, the store's own block always runs.
+     */
+    public static final long MIN_QUANTUM = 2;
     /** Blocks the whole VM may run before it is declared a runaway (about 30 s of emulation). */
     public static final long DEFAULT_BUDGET = 1L << 30;
 
@@ -356,10 +364,11 @@ public final class Machine implements AutoCloseable {
             return this;
         }
 
-        /** Blocks per scheduling turn (>= 1). */
+        /** Blocks per scheduling turn (at least {@link #MIN_QUANTUM}). */
         public Builder quantum(long blocks) {
-            if (blocks < 1) {
-                throw new IllegalArgumentException("quantum must be >= 1 block, got " + blocks);
+            if (blocks < MIN_QUANTUM) {
+                throw new IllegalArgumentException("quantum must be at least " + MIN_QUANTUM + " blocks, got " + blocks
+                        + " (in a turn of 1 block a guest can make no progress)");
             }
             this.quantum = blocks;
             return this;

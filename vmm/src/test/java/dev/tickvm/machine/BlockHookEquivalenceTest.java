@@ -67,7 +67,7 @@ class BlockHookEquivalenceTest {
                 .budget(100_000));
         // Serial OUTs (not flagged) and a flagged exit OUT in one block, then more code.
         byte[] outs = Guests.hex("b041 66baf803 ee ee ee b805000000 e7f4 eb00 f4");
-        assertSame(capture -> Guests.builder(outs, capture).vcpus(2).quantum(1));
+        assertSame(capture -> Guests.builder(outs, capture).vcpus(2).quantum(2));
     }
 
     /** What can tell two runs apart, as strings, for a readable difference. */

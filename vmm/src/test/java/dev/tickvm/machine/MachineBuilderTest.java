@@ -2,6 +2,7 @@ package dev.tickvm.machine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tickvm.bus.PortIoDevice;
 import dev.tickvm.testing.Guests;
@@ -42,9 +43,11 @@ class MachineBuilderTest {
     }
 
     @Test
-    void quantumAndBudgetBelowOneBlockAreRejected() {
-        assertEquals("quantum must be >= 1 block, got 0",
-                assertThrows(IllegalArgumentException.class, () -> Machine.builder().quantum(0)).getMessage());
+    void quantumBelowTwoBlocksAndBudgetBelowOneAreRejected() {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Machine.builder().quantum(0)).getMessage()
+                .startsWith("quantum must be at least 2 blocks, got 0 (in a turn of 1 block"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Machine.builder().quantum(1)).getMessage()
+                .startsWith("quantum must be at least 2 blocks, got 1"));
         assertEquals("budget must be >= 1 block, got 0",
                 assertThrows(IllegalArgumentException.class, () -> Machine.builder().budget(0)).getMessage());
     }

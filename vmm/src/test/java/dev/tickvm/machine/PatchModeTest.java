@@ -74,8 +74,8 @@ class PatchModeTest {
 
     @Test
     void laterExecutionsOfAPatchedSiteGoThroughTheInterruptHook() {
-        // mov ecx, 3; L: rdtsc; dec ecx; jnz L; hlt
-        byte[] code = Guests.hex("b903000000 0f31 ffc9 75fa f4");
+        // jmp +0; mov ecx, 3; L: rdtsc; dec ecx; jnz L; hlt
+        byte[] code = Guests.hex("eb00 b903000000 0f31 ffc9 75fa f4");
         try (Machine m = Guests.builder(code, new Guests.Capture()).trapMode(TrapMode.PATCH).build()) {
             assertEquals(new VmExit.AllHalted(), m.run());
             Vcpu v = m.vcpus().getFirst();
@@ -116,27 +116,27 @@ class PatchModeTest {
     }
 
     /**
-     * Two vCPUs share one RDTSC site. With a quantum of 1 block, vCPU 1 translates the block that
-     * holds the RDTSC (its block hook sees it, then stops before it runs) before vCPU 0 patches
-     * the site. Its translation is then stale: at its next turn it finds the site's bytes changed
-     * and drops it (CodePages), so it runs the patch, INT 0xf0, all three times. (Before that
-     * check it ran the stale RDTSC, faulted, and emulated it from the patch table: that path is
-     * still there, for a translation no turn start caught.)
+     * Two vCPUs share one RDTSC site. With the smallest quantum, 2 blocks (the boot stub, then a
+     * jump), vCPU 1 translates the block that holds the RDTSC (its block hook sees it, then stops
+     * before it runs) before vCPU 0 patches the site. Its translation is then stale: at its next
+     * turn it finds the site's bytes changed and drops it (CodePages), so it runs the patch, INT
+     * 0xf0, all three times. (Before that check it ran the stale RDTSC, faulted, and emulated it
+     * from the patch table: that path is still there, for a translation no turn start caught.)
      */
     @Test
     void vcpuWithAStaleTranslationOfAPatchedSiteStillEmulatesIt() {
-        // mov ecx, 3; L: rdtsc; dec ecx; jnz L; hlt
-        byte[] code = Guests.hex("b903000000 0f31 ffc9 75fa f4");
-        try (Machine m = Guests.builder(code, new Guests.Capture()).trapMode(TrapMode.PATCH).vcpus(2).quantum(1)
+        // jmp +0; mov ecx, 3; L: rdtsc; dec ecx; jnz L; hlt
+        byte[] code = Guests.hex("eb00 b903000000 0f31 ffc9 75fa f4");
+        try (Machine m = Guests.builder(code, new Guests.Capture()).trapMode(TrapMode.PATCH).vcpus(2).quantum(2)
                 .build()) {
             assertEquals(new VmExit.AllHalted(), m.run());
             assertEquals(1, m.patches().size());
-            assertArrayEquals(Guests.hex("cdf0"), m.memory().read(LOAD + 5, 2));
+            assertArrayEquals(Guests.hex("cdf0"), m.memory().read(LOAD + 7, 2));
             for (Vcpu v : m.vcpus()) {
                 assertEquals(4L, v.traps(), "traps of vCPU " + v.id());
                 assertEquals(v.id() == 0 ? 2L : 3L, v.patchedTraps(), "patched traps of vCPU " + v.id());
                 assertEquals(v.id() == 0 ? 0L : 1L, v.staleCodeInvalidations(), "stale code of vCPU " + v.id());
-                assertEquals(LOAD + 12, v.rip(), "vCPU " + v.id() + " resumes after its HLT");
+                assertEquals(LOAD + 14, v.rip(), "vCPU " + v.id() + " resumes after its HLT");
             }
         }
     }

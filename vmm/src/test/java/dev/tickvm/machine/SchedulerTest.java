@@ -68,8 +68,8 @@ class SchedulerTest {
     }
 
     @Test
-    void smpHelloCompletesWithQuantumOne() {
-        SmpRun run = runSmpHello(8, 1);
+    void smpHelloCompletesWithTheSmallestQuantum() {
+        SmpRun run = runSmpHello(8, Machine.MIN_QUANTUM);
         assertEquals(new VmExit.Exited(0), run.exit());
         assertEveryVcpuReported(new String(run.serial(), StandardCharsets.US_ASCII), 8);
     }
