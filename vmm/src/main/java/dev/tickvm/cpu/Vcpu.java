@@ -145,8 +145,10 @@ public final class Vcpu implements AutoCloseable {
             throw e;
         }
         try {
-            if (TRANSLATION_BUFFER_BYTES != DEFAULT_TRANSLATION_BUFFER_BYTES) {
+            try {
                 engine.setTranslationBufferSize(TRANSLATION_BUFFER_BYTES);
+            } catch (UnicornException e) {
+                // 2.0.x has no uc_ctl(TCG_BUFFER_SIZE): it keeps its own size.
             }
             engine.setCpuModel(CpuModel.HASWELL);
             BootLayout.mapGuestMemory(engine, memory);
@@ -321,9 +323,14 @@ public final class Vcpu implements AutoCloseable {
         return exit;
     }
 
-    /** Unicorn's default translation buffer (x86-64 hosts), which tickvm keeps. */
-    private static final int DEFAULT_TRANSLATION_BUFFER_BYTES = 1 << 30;
-    /** Test-only: a smaller buffer fills, and so shows the crash below, within a second. */
+    /**
+     * Each engine's translation buffer: 64 MiB rather than Unicorn's 1 GiB. A flush (below) makes
+     * Unicorn touch the whole buffer once, so with 1 GiB every vCPU that ran long enough for one
+     * cost 1 GiB of RSS: the 20 vCPUs of tsc_scaling_sync at 2 s of guest time reached 21 GB
+     * and spent most of their time in the kernel. 64 MiB bounds that at 64 MiB a vCPU.
+     */
+    static final int DEFAULT_TRANSLATION_BUFFER_BYTES = 64 << 20;
+    /** Tests may set another size: a smaller buffer fills, and so shows the crash below, sooner. */
     private static final int TRANSLATION_BUFFER_BYTES =
             Integer.getInteger("tickvm.test.translationBufferBytes", DEFAULT_TRANSLATION_BUFFER_BYTES);
     /**
@@ -331,25 +338,26 @@ public final class Vcpu implements AutoCloseable {
      * inside its execution loop, and a block it then chains to another can be one the flush
      * dropped: SIGSEGV in tb_set_jmp_target (unicorn-engine/unicorn issues 1923 and 2048, open;
      * 2.1.1 to 2.1.4). A guest that rewrites its own code retranslates a block per iteration and
-     * filled the default 1 GiB after about 4.5 million blocks, 20 s (about 55 MB of host code a
-     * second, up to 90 on a quiet host). So the vCPU flushes every translation itself, between
-     * engine runs where no block is live, once both {@link #FLUSH_INTERVAL_BLOCKS} blocks (1 KiB of buffer each) and
-     * {@link #FLUSH_INTERVAL_NANOS} (5 s per GiB, 200 MB/s) have passed since the last flush. A
-     * flush costs about 130 ms (Unicorn 2.1.1): by blocks alone, a fast guest (25 million blocks
-     * a second) ran four times slower; the time bound caps that at one flush per 5 s.
+     * filled 1 GiB after about 4.5 million blocks (64 MiB: 270,000). So the vCPU flushes every
+     * translation itself, between engine runs where no block is live, once both
+     * {@link #FLUSH_INTERVAL_BLOCKS} blocks (1 KiB of buffer each) and {@link #FLUSH_INTERVAL_NANOS}
+     * of its own running time (1.25 s per GiB of buffer: 800 MB of host code a second) have
+     * passed since the last. Running time, not wall time: the vCPUs of a VM take turns on one
+     * thread, and a vCPU's buffer fills only while it runs. A flush of 64 MiB costs a few ms,
+     * hence the time bound: by blocks alone a fast guest would flush every few ms.
      */
     static final long FLUSH_INTERVAL_BLOCKS = TRANSLATION_BUFFER_BYTES / 1024;
-    static final long FLUSH_INTERVAL_NANOS = 5_000_000_000L * TRANSLATION_BUFFER_BYTES / (1L << 30);
-    private long flushedAtNanos = System.nanoTime();
+    static final long FLUSH_INTERVAL_NANOS = 1_250_000_000L * TRANSLATION_BUFFER_BYTES / (1L << 30);
+    /** Nanoseconds this vCPU has spent inside its engine since the last flush. */
+    private long runNanosSinceFlush;
 
     private VcpuExit enterUntilExit() {
         while (true) {
             vector = -1;
             long blocks = blockState.blocks();
-            if (blocks - flushedAtBlock >= FLUSH_INTERVAL_BLOCKS
-                    && System.nanoTime() - flushedAtNanos >= FLUSH_INTERVAL_NANOS) {
+            if (blocks - flushedAtBlock >= FLUSH_INTERVAL_BLOCKS && runNanosSinceFlush >= FLUSH_INTERVAL_NANOS) {
                 flushedAtBlock = blocks;
-                flushedAtNanos = System.nanoTime();
+                runNanosSinceFlush = 0;
                 try {
                     engine.flushTranslationCache();
                 } catch (UnicornException e) {
@@ -358,7 +366,9 @@ public final class Vcpu implements AutoCloseable {
                 }
             }
             CrashRecord.resume(id, rip);
+            long started = System.nanoTime();
             UnicornError error = engine.start(rip);
+            runNanosSinceFlush += System.nanoTime() - started;
             long at = engine.read(X86Register.RIP);
             // The hook stops the engine before the block runs: count only blocks that run.
             if (blockState.takeStopped() && exitQueue.isEmpty()) {
@@ -574,10 +584,16 @@ public final class Vcpu implements AutoCloseable {
     private void onException(int vector) {
         TrapKind kind = PatchTable.kindOf(vector);
         if (kind != null) {
-            // A patched time instruction: RIP is already past the INT, and the NOP padding
-            // that follows it finishes the original instruction's length.
-            long site = engine.read(X86Register.RIP) - 2;
+            // A patched time instruction. The INT ends its translated block, so the site is the
+            // block's last two bytes (the NOP padding after it finishes the original
+            // instruction's length): no register read. RIP, past the INT, says the same, and is
+            // read only if the block does not end at a known site.
+            long site = blockState.blockAddress() + Integer.toUnsignedLong(blockState.blockSize()) - 2;
             PatchTable.Site patched = patches.at(site);
+            if (patched == null) {
+                site = engine.read(X86Register.RIP) - 2;
+                patched = patches.at(site);
+            }
             if (patched != null && patched.kind() == kind) {
                 if (!patches.intact(memory, patched)) {
                     // The guest (another vCPU, whose store this engine's translation did not
