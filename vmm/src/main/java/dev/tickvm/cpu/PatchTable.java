@@ -37,8 +37,11 @@ public final class PatchTable {
     /** The kind whose patch uses this vector, or null. */
     static TrapKind kindOf(int vector) {
         int i = vector - VECTOR_BASE;
-        return i >= 0 && i < TrapKind.HLT.ordinal() ? TrapKind.values()[i] : null;
+        return i >= 0 && i < TrapKind.HLT.ordinal() ? KINDS[i] : null;
     }
+
+    /** TrapKind.values() once: on the trap path, not an array per trap. */
+    private static final TrapKind[] KINDS = TrapKind.values();
 
     /** True if the trap at this address can be patched (it is at least 2 bytes long). */
     static boolean patchable(Trap trap) {
