@@ -117,6 +117,10 @@ public final class Table {
                 "=> one trapped RDTSC, PATCH mode (loop minus baseline)");
         difference("TrapBench.loopIteration:FAULT", "TrapBench.loopIteration:NOP",
                 "=> one trapped RDTSC, FAULT mode (loop minus baseline)");
+        row("TrapBench.loopIteration:PATCH-java", "rdtsc;dec;jnz loop, PATCH, Java block hook", 1, "ns/iter");
+        row("TrapBench.loopIteration:NOP-java", "same loop, NOP, Java block hook (baseline)", 1, "ns/iter");
+        difference("TrapBench.loopIteration:PATCH-java", "TrapBench.loopIteration:NOP-java",
+                "=> one trapped RDTSC, PATCH mode, Java block hook");
         row("TraceBench.loopIteration:off", "same loop, PATCH, RDTSC by the kvm layer, trace off", 1, "ns/iter");
         row("TraceBench.loopIteration:null-sink", "same loop, PATCH, kvm layer, trace on into a null sink", 1, "ns/iter");
         row("TraceBench.loopIteration:lines", "same loop, PATCH, kvm layer, every line formatted, dropped", 1, "ns/iter");

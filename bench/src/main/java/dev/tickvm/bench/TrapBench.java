@@ -1,5 +1,6 @@
 package dev.tickvm.bench;
 
+import dev.tickvm.cpu.BlockHookKind;
 import dev.tickvm.cpu.TrapMode;
 import dev.tickvm.machine.Machine;
 import dev.tickvm.machine.VmExit;
@@ -41,7 +42,7 @@ import org.openjdk.jmh.annotations.Warmup;
 public class TrapBench {
     static final int N = 200_000;
 
-    @Param({"PATCH", "FAULT", "NOP"})
+    @Param({"PATCH", "FAULT", "NOP", "PATCH-java", "NOP-java"})
     public String variant;
 
     private Machine machine;
@@ -49,8 +50,12 @@ public class TrapBench {
 
     @Setup
     public void boot() {
-        machine = variant.equals("NOP") ? Guests.machine(Guests.nopLoop(N), TrapMode.PATCH)
-                : Guests.machine(Guests.rdtscLoop(N), TrapMode.valueOf(variant));
+        // The -java variants run on the Java block hook (the INT that a patched RDTSC becomes
+        // ends its block, so each iteration has one more block, and one more hook call).
+        BlockHookKind hook = variant.endsWith("-java") ? BlockHookKind.JAVA : BlockHookKind.NATIVE;
+        String base = variant.replace("-java", "");
+        machine = base.equals("NOP") ? Guests.machine(Guests.nopLoop(N), TrapMode.PATCH, hook)
+                : Guests.machine(Guests.rdtscLoop(N), TrapMode.valueOf(base), hook);
     }
 
     @Benchmark
@@ -68,7 +73,7 @@ public class TrapBench {
     public void check() {
         try {
             long traps = machine.vcpus().getFirst().traps();
-            long expected = variant.equals("NOP") ? 0 : rounds * N;
+            long expected = variant.startsWith("NOP") ? 0 : rounds * N;
             if (traps != expected) {
                 throw new IllegalStateException(variant + ": " + traps + " traps in " + rounds + " rounds, want " + expected);
             }
