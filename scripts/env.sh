@@ -148,14 +148,49 @@ fi
 
 # --- Unicorn 2.1.x -------------------------------------------------------------------------
 
-# Fetches trixie's libunicorn2t64 into $2 with a private apt state under $1 (the system's apt
-# configuration and state are only read). Every step checks its own status: this runs in a
-# tested context, where set -e is off.
+# The default is Debian forky's libunicorn2t64 (2.1.4 when written), unpacked into
+# $TICKVM_CACHE/unicorn-<version>: 2.1.0 and 2.1.1 miss a store into translated code made after
+# another store to its page (cputlb.c's notdirty_write, fixed in 2.1.2), so forky's is taken only
+# when it is 2.1.2 or a newer 2.1.x. Trixie's 2.1.1 (in $TICKVM_CACHE/unicorn-2.1.1) is the
+# fallback when that fails, bookworm's own 2.0.1 the last resort.
+
+# Prints the upstream part of a Debian version (1:2.1.4+dfsg-4 -> 2.1.4).
+tickvm_upstream_version() {
+    local version=${1#*:}
+    version=${version%-*}
+    printf '%s\n' "${version%%[+~]*}"
+}
+
+# True when an upstream version is 2.1.N with N >= $2.
+tickvm_is_unicorn21() {
+    [[ $1 =~ ^2\.1\.([0-9]+)$ ]] && ((10#${BASH_REMATCH[1]} >= $2))
+}
+
+# Prints the newest unpacked Unicorn 2.1.2+ under $TICKVM_CACHE (its libunicorn.so.2); fails if none.
+tickvm_cached_unicorn() {
+    local dir version best='' best_patch=-1
+    for dir in "$TICKVM_CACHE"/unicorn-2.1.*/; do
+        dir=${dir%/}
+        version=${dir##*/unicorn-}
+        tickvm_is_unicorn21 "$version" 2 || continue
+        [[ -f $dir/usr/lib/$TICKVM_MULTIARCH/libunicorn.so.2 ]] || continue
+        if ((${version##*.} > best_patch)); then
+            best=$dir/usr/lib/$TICKVM_MULTIARCH/libunicorn.so.2
+            best_patch=${version##*.}
+        fi
+    done
+    [[ -n $best ]] && printf '%s\n' "$best"
+}
+
+# Fetches suite $3's libunicorn2t64 (a 2.1.N with N >= $4) into folder $5 (when empty,
+# $TICKVM_CACHE/unicorn-<version>) with a private apt state under $1 (the system's apt
+# configuration and state are only read), and writes its libunicorn.so.2's path into file $2.
+# Every step checks its own status: this runs in a tested context, where set -e is off.
 tickvm_fetch_unicorn21_into() {
-    local work=$1 dest=$2 deb version
+    local work=$1 out=$2 suite=$3 min_patch=$4 dest=${5:-} deb version upstream libc_min libc_have
     local apt=$work/apt
     mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/state" "$work/deb" || return 1
-    printf '%s\n' 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main' \
+    printf '%s\n' "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main" \
         >"$apt/sources.list" || return 1
     local -a opts=(
         -o "Dir::Etc::SourceList=$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
@@ -170,28 +205,52 @@ tickvm_fetch_unicorn21_into() {
     deb=$(find "$work/deb" -maxdepth 1 -name 'libunicorn2t64_*.deb' -print -quit) || return 1
     [[ -n $deb ]] || return 1
     version=$(dpkg-deb -f "$deb" Version) || return 1
-    if [[ $version != 2.1.* ]]; then
-        echo "trixie's libunicorn2t64 is $version, not 2.1.x" >&2
+    upstream=$(tickvm_upstream_version "$version")
+    if ! tickvm_is_unicorn21 "$upstream" "$min_patch"; then
+        if ((min_patch == 0)); then
+            echo "$suite's libunicorn2t64 is $version, not 2.1.x" >&2
+        else
+            echo "$suite's libunicorn2t64 is $version, not 2.1.$min_patch or a newer 2.1.x" >&2
+        fi
+        return 1
+    fi
+    # A package built for a newer C library than this machine's would not load: say so here.
+    libc_min=$(dpkg-deb -f "$deb" Depends | sed -n 's/.*libc6 (>= \([^)]*\)).*/\1/p') || return 1
+    libc_have=$(dpkg-query -W -f '${Version}' libc6 2>/dev/null) || libc_have=''
+    if [[ -n $libc_min && -n $libc_have ]] && ! dpkg --compare-versions "$libc_have" ge "$libc_min"; then
+        echo "$suite's libunicorn2t64 $version needs libc6 $libc_min, this machine has $libc_have" >&2
         return 1
     fi
     dpkg-deb -x "$deb" "$work/root" || return 1
     [[ -f $work/root/usr/lib/$TICKVM_MULTIARCH/libunicorn.so.2 ]] || return 1
+    [[ -n $dest ]] || dest=$TICKVM_CACHE/unicorn-$upstream
+    rm -rf "$dest" || return 1
     # Atomic: a reader sees either no folder or a complete one (-T: never move into it).
     mv -T "$work/root" "$dest" || return 1
+    printf '%s\n' "$dest/usr/lib/$TICKVM_MULTIARCH/libunicorn.so.2" >"$out" || return 1
 }
 
-# Holds $TICKVM_CACHE/install.lock (fd 9, opened by the caller) while fetching.
+# Holds $TICKVM_CACHE/install.lock (fd 9, opened by the caller) while fetching as
+# tickvm_fetch_unicorn21_into does (suite $1, N >= $2, folder $3), saying "installing $4" and
+# logging to $5; prints the library's path.
 tickvm_fetch_unicorn21_locked() {
-    local dest=$1 work rc=0
+    local suite=$1 min_patch=$2 dest=$3 what=$4 log=$5 work rc=0 lib
     flock 9 || return 1
     # Another run may have finished the install while we waited for the lock.
-    [[ -f $dest/usr/lib/$TICKVM_MULTIARCH/libunicorn.so.2 ]] && return 0
+    if [[ -z $dest ]]; then
+        tickvm_cached_unicorn && return 0
+    elif [[ -f $dest/usr/lib/$TICKVM_MULTIARCH/libunicorn.so.2 ]]; then
+        printf '%s\n' "$dest/usr/lib/$TICKVM_MULTIARCH/libunicorn.so.2"
+        return 0
+    fi
     # Leftovers of interrupted runs: no one else can be using them while we hold the lock.
-    rm -rf "$TICKVM_CACHE"/.fetch.* "$dest"
-    tickvm_say "installing Unicorn 2.1.1 (Debian trixie's libunicorn2t64) into $TICKVM_CACHE ..."
+    rm -rf "$TICKVM_CACHE"/.fetch.*
+    tickvm_say "installing $what into $TICKVM_CACHE ..."
     work=$(mktemp -d "$TICKVM_CACHE/.fetch.XXXXXX") || return 1
-    tickvm_fetch_unicorn21_into "$work" "$dest" >"$TICKVM_CACHE/fetch.log" 2>&1 || rc=$?
+    tickvm_fetch_unicorn21_into "$work" "$work/lib" "$suite" "$min_patch" "$dest" >"$log" 2>&1 || rc=$?
+    if ((rc == 0)); then lib=$(<"$work/lib") || rc=1; fi
     rm -rf "$work"
+    ((rc == 0)) && printf '%s\n' "$lib"
     return "$rc"
 }
 
@@ -199,7 +258,7 @@ tickvm_find_unicorn() {
     local dest=$TICKVM_CACHE/unicorn-2.1.1
     local lib=$dest/usr/lib/$TICKVM_MULTIARCH/libunicorn.so.2
     local system_lib=/usr/lib/$TICKVM_MULTIARCH/libunicorn.so.2
-    local codename='' key value
+    local codename='' key value found
     if [[ -n ${TICKVM_UNICORN_LIB:-} ]]; then
         if [[ -f $TICKVM_UNICORN_LIB ]]; then
             export TICKVM_UNICORN_LIB
@@ -207,8 +266,9 @@ tickvm_find_unicorn() {
         fi
         tickvm_say "ignoring TICKVM_UNICORN_LIB=$TICKVM_UNICORN_LIB: no such file"
     fi
-    if [[ -f $lib ]]; then
-        export TICKVM_UNICORN_LIB=$lib
+    # Only a 2.1.2+ counts here: an older cache's unicorn-2.1.1 is the fallback, not the default.
+    if found=$(tickvm_cached_unicorn); then
+        export TICKVM_UNICORN_LIB=$found
         return 0
     fi
     if [[ -r /etc/os-release ]]; then
@@ -225,13 +285,30 @@ tickvm_find_unicorn() {
         return 0
         ;;
     esac
-    # A failed fetch is retried after a day, not on every run (each try downloads ~10 MB).
-    local failed=$TICKVM_CACHE/unicorn-2.1.1.failed
     mkdir -p "$TICKVM_CACHE"
+    # A failed fetch is retried after a day, not on every run (each try downloads ~10 MB).
+    local failed_forky=$TICKVM_CACHE/unicorn-forky.failed log_forky=$TICKVM_CACHE/fetch-forky.log
+    if [[ ! -e $failed_forky || -n $(find "$failed_forky" -mmin +1440) ]]; then
+        if found=$(tickvm_fetch_unicorn21_locked forky 2 '' "Unicorn 2.1.x (Debian forky's libunicorn2t64)" \
+            "$log_forky" 9>"$TICKVM_CACHE/install.lock"); then
+            rm -f "$failed_forky" "$log_forky"
+            export TICKVM_UNICORN_LIB=$found
+            return 0
+        fi
+        touch "$failed_forky"
+        tickvm_say "note: could not fetch Unicorn 2.1.2+ from Debian forky (log: $log_forky; delete" \
+            "$failed_forky to retry now); falling back to trixie's 2.1.1"
+    fi
+    if [[ -f $lib ]]; then
+        export TICKVM_UNICORN_LIB=$lib
+        return 0
+    fi
+    local failed=$TICKVM_CACHE/unicorn-2.1.1.failed
     if [[ ! -e $failed || -n $(find "$failed" -mmin +1440) ]]; then
-        if tickvm_fetch_unicorn21_locked "$dest" 9>"$TICKVM_CACHE/install.lock"; then
+        if found=$(tickvm_fetch_unicorn21_locked trixie 0 "$dest" "Unicorn 2.1.1 (Debian trixie's libunicorn2t64)" \
+            "$TICKVM_CACHE/fetch.log" 9>"$TICKVM_CACHE/install.lock"); then
             rm -f "$failed" "$TICKVM_CACHE/fetch.log"
-            export TICKVM_UNICORN_LIB=$lib
+            export TICKVM_UNICORN_LIB=$found
             return 0
         fi
         touch "$failed"

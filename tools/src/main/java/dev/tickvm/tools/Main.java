@@ -3,6 +3,7 @@ package dev.tickvm.tools;
 import dev.tickvm.cpu.BlockHookKind;
 import dev.tickvm.cpu.NativeBlockHook;
 import dev.tickvm.unicorn.Unicorn;
+import dev.tickvm.unicorn.UnicornVersion;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -39,9 +40,10 @@ import picocli.CommandLine.ScopeType;
             "  ./tickvm scenario scenarios/ --tap             all of them, as TAP",
             "  ./tickvm run --image hello --json              any report as one JSON object (docs/JSON.md)",
             "",
-            "Unicorn: ./tickvm installs 2.1.x into ~/.cache/tickvm; --unicorn-lib or TICKVM_UNICORN_LIB",
-            "loads another libunicorn.so.2. Exit codes: the guest's own on a debug exit, 2 bad usage,",
-            "1 other errors, 3 all vCPUs halted, 4 guest fault, 5 runaway guest (budget).",
+            "Unicorn: ./tickvm installs 2.1.4 from Debian forky (trixie's 2.1.1 if that fails) into",
+            "~/.cache/tickvm; --unicorn-lib or TICKVM_UNICORN_LIB loads another libunicorn.so.2.",
+            "Exit codes: the guest's own on a debug exit, 2 bad usage, 1 other errors, 3 all vCPUs halted,",
+            "4 guest fault, 5 runaway guest (budget).",
             "Block hook: native when built (the default); TICKVM_BLOCK_HOOK=java forces the Java fallback,",
             "about ten times slower on short blocks, same results bit for bit; --version says which."})
 public final class Main implements Callable<Integer> {
@@ -68,7 +70,7 @@ public final class Main implements Callable<Integer> {
 
     /**
      * The Unicorn to use: --unicorn-lib if given, else the process default. Warns once on
-     * stderr when it is a 2.0.x with known defects.
+     * stderr when it has known defects ({@link #defectWarning}).
      */
     public static Unicorn unicorn() {
         Unicorn unicorn = unicornLibrary != null ? Unicorn.useLibrary(unicornLibrary) : Unicorn.get();
@@ -79,12 +81,29 @@ public final class Main implements Callable<Integer> {
             System.err.println("tickvm: note: the native block hook is unavailable (" + NativeBlockHook.problem()
                     + "): guests run on the Java one, about ten times slower");
         }
-        if (unicorn.version().hasKnown201Defects() && !warned) {
+        String warning = defectWarning(unicorn.version(), unicorn.describe());
+        if (warning != null && !warned) {
             warned = true;
-            System.err.println("tickvm: warning: " + unicorn.describe() + " has known defects: it can abort the whole"
-                    + " process on some invalid guest code and stores to guest memory 2-3x slower; ./tickvm installs 2.1.x");
+            System.err.println(warning);
         }
         return unicorn;
+    }
+
+    /**
+     * The one-line warning for a Unicorn with known defects, or null: 2.0.x aborts the process on
+     * some invalid guest code; 2.1.0 and 2.1.1 miss some self-modifying code
+     * ({@link dev.tickvm.unicorn.UnicornVersion#missesStoresIntoTranslatedCode}).
+     */
+    static String defectWarning(UnicornVersion version, String described) {
+        if (version.hasKnown201Defects()) {
+            return "tickvm: warning: " + described + " has known defects: it can abort the whole"
+                    + " process on some invalid guest code and stores to guest memory 2-3x slower; ./tickvm installs 2.1.x";
+        }
+        if (version.missesStoresIntoTranslatedCode()) {
+            return "tickvm: warning: " + described + " misses some self-modifying code: a store into translated code"
+                    + " after another store to its page; ./tickvm installs 2.1.4";
+        }
+        return null;
     }
 
     /** No command: a short usage on stderr and exit 2 (bad usage); --help has the whole story. */

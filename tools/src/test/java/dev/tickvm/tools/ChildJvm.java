@@ -81,8 +81,9 @@ final class ChildJvm {
                 fail("child JVM still running after " + HANG_GUARD_SECONDS + " s: " + String.join(" ", args)
                         + "\n--- stdout:\n" + Files.readString(out) + "--- stderr:\n" + Files.readString(err));
             }
+            // Without Main's warning about a 2.1.1 (see Cli.withoutStaleCodeWarning).
             return new Outcome(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
-                    Files.readString(err, StandardCharsets.UTF_8));
+                    Cli.withoutStaleCodeWarning(Files.readString(err, StandardCharsets.UTF_8)));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         } catch (InterruptedException e) {

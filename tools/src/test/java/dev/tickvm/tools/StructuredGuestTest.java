@@ -1,13 +1,16 @@
 package dev.tickvm.tools;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tickvm.cpu.FaultKind;
 import dev.tickvm.images.GuestImage;
 import dev.tickvm.images.GuestImages;
 import dev.tickvm.machine.Machine;
 import dev.tickvm.machine.VmExit;
+import dev.tickvm.unicorn.Unicorn;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,7 +18,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,9 +50,10 @@ import org.junit.jupiter.api.io.TempDir;
  * port without a device, a store into the VMM's low memory, a pvclock or wall clock page anywhere,
  * a slot rewritten as UD2 or HLT). Every guest runs twice ({@link GuestsTwice}: a typed exit, no
  * exception, nothing on System.err, the same both times); a guest that is not wild must end as
- * it was built to, with its exit code or all vCPUs halted, except that a code-rewriting guest
- * that faults at one of its slots is counted and printed instead, until the stale-translation bug
- * of {@link #aStoreIntoTranslatedCodeIsSeenAfterAStoreElsewhereOnItsPage} is fixed.
+ * it was built to, with its exit code or all vCPUs halted. Only on a Unicorn with the
+ * stale-translation defect of {@link #aStoreIntoTranslatedCodeIsSeenAfterAStoreElsewhereOnItsPage}
+ * (2.1.0 and 2.1.1), a code-rewriting guest that faults at one of its slots is counted and printed
+ * instead; from 2.1.2 it fails the test like any other.
  */
 class StructuredGuestTest {
     /** How many guests (-Dtickvm.structuredGuests=N for a longer run). */
@@ -65,15 +68,25 @@ class StructuredGuestTest {
     @TempDir
     Path dir;
 
-    /** Guests that store into their code and faulted at a slot that held something else: see below. */
+    /**
+     * Guests that store into their code and faulted at a slot that held something else, on a
+     * library that misses such stores (see below); always empty on any other.
+     */
     private final List<String> stale = new ArrayList<>();
+
+    /** 2.1.0 and 2.1.1 run stale translations after some stores into code (see below). */
+    private static boolean missesStores() {
+        return Unicorn.get().version().missesStoresIntoTranslatedCode();
+    }
 
     @Test
     void structuredGuestsEndAsBuiltTheSameWayTwice() throws Exception {
         SplittableRandom seeds = new SplittableRandom(SEED);
         GuestsTwice.runAll("StructuredGuestTest", GUESTS, i -> run(i, Guest.build(seeds.split())));
         System.out.printf("StructuredGuestTest: %d guests that rewrite their code faulted at a slot on a stale"
-                + " translation (aStoreIntoTranslatedCodeIsSeenAfterAStoreElsewhereOnItsPage): %s%n", stale.size(), stale);
+                + " translation (aStoreIntoTranslatedCodeIsSeenAfterAStoreElsewhereOnItsPage, %s): %s%n", stale.size(),
+                missesStores() ? "tolerated on " + Unicorn.get().version() : "none tolerated on " + Unicorn.get().version(),
+                stale);
     }
 
     /**
@@ -85,11 +98,15 @@ class StructuredGuestTest {
      * NOPs and exits with 5, tickvm runs the UD2 (UC_ERR_INSN_INVALID at 0x100024). Without the
      * first store it exits with 5; so it does with the first store on another page. A block
      * translated before both stores goes stale the same way (a CALL to code rewritten after a
-     * store elsewhere on the page runs the old code). The code-rewriting guests of the run above
-     * fault when the stale instruction traps and the new one does not (or the other way round):
-     * they are counted, not failed, as long as they fault at a slot.
+     * store elsewhere on the page runs the old code). The cause is Unicorn's, in 2.1.0 and 2.1.1:
+     * cputlb.c's notdirty_write marks the page dirty after the first store, so the second takes
+     * the fast path and drops no translation; 2.1.2 fixed it (UnicornVersion
+     * .missesStoresIntoTranslatedCode, and Main warns about such a library). There the UD2 still
+     * runs, and this test pins that; from 2.1.2 the guest exits with 5. On a defective library
+     * the code-rewriting guests of the run above fault when the stale instruction traps and the
+     * new one does not (or the other way round): they are counted, not failed, as long as they
+     * fault at a slot.
      */
-    @Disabled("bug: after a store elsewhere on a code page, stores into translated code on it go unseen (see the comment)")
     @Test
     void aStoreIntoTranslatedCodeIsSeenAfterAStoreElsewhereOnItsPage() throws Exception {
         byte[] code = HexFormat.of().parseHex("48b89090909090909090" + "48890425" + "00011000" // MOV [0x100100],8 NOPs
@@ -98,7 +115,15 @@ class StructuredGuestTest {
                 + "66baf400b805000000ef" + "f4ebfd");
         GuestImage image = GuestsTwice.image(dir, "store-after-store.bin", code);
         GuestRun.Result r = new GuestRun(image).memorySize(MEMORY).budget(10_000).run(b -> { });
-        assertEquals(new VmExit.Exited(5), r.exit());
+        if (missesStores()) {
+            VmExit.Faulted f = assertInstanceOf(VmExit.Faulted.class, r.exit(), "the known stale UD2 on "
+                    + Unicorn.get().describe() + " (if it now exits with 5, the defect is gone: update"
+                    + " UnicornVersion.missesStoresIntoTranslatedCode)");
+            assertEquals(FaultKind.INVALID_OPCODE, f.fault().kind(), f.fault().message());
+            assertEquals(0x100024L, f.fault().rip(), f.fault().message());
+        } else {
+            assertEquals(new VmExit.Exited(5), r.exit());
+        }
     }
 
     /**
@@ -134,7 +159,8 @@ class StructuredGuestTest {
         GuestsTwice.Outcome o = GuestsTwice.twice(new GuestRun(image).memorySize(MEMORY).budget(BUDGET)
                 .vcpus(guest.vcpus()).quantum(guest.quantum()), BUDGET, what);
         if (guest.expected() != null && !guest.expected().equals(o.exit())) {
-            if (guest.rewrites() && o.exit() instanceof VmExit.Faulted f && guest.slots().contains(f.fault().rip())) {
+            if (missesStores() && guest.rewrites() && o.exit() instanceof VmExit.Faulted f
+                    && guest.slots().contains(f.fault().rip())) {
                 stale.add(i + " (" + f.fault().message() + ")");
             } else {
                 assertEquals(guest.expected(), o.exit(), what);

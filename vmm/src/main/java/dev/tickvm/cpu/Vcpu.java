@@ -43,6 +43,8 @@ public final class Vcpu implements AutoCloseable {
     private final HostClock clock;
     private final TrapEmulator emulator;
     private final boolean stopInIoHook;
+    /** RIP is the faulting access itself on a memory fault (2.1.4 on), not its block's start. */
+    private final boolean exactFaultRip;
     private final RegisterBatch raxRdx;
     private final RegisterBatch raxRcxRdx;
     private final TrapMode mode;
@@ -138,6 +140,7 @@ public final class Vcpu implements AutoCloseable {
         this.runState = runState;
         // 2.0.1 re-runs the current block when stopped from an IN/OUT hook: defer to the next block.
         this.stopInIoHook = !unicorn.version().hasKnown201Defects();
+        this.exactFaultRip = unicorn.version().syncsRipOnEveryStop();
         try {
             this.engine = unicorn.openX86_64();
         } catch (RuntimeException e) {
@@ -563,9 +566,10 @@ public final class Vcpu implements AutoCloseable {
         boolean unmapped = kind == FaultKind.UNMAPPED_READ || kind == FaultKind.UNMAPPED_WRITE
                 || kind == FaultKind.UNMAPPED_FETCH || kind == FaultKind.PROTECTION;
         if (unmapped && unmappedAccess) {
-            // Unicorn does not sync RIP for memory faults: it is the start of the faulting block.
-            detail = String.format("%d byte%s at 0x%x, in the block", unmappedSize, unmappedSize == 1 ? "" : "s",
-                    unmappedAddress);
+            // Before 2.1.4 Unicorn does not sync RIP for memory faults: it is the start of the
+            // faulting block, and the detail says so. From 2.1.4 it is the faulting instruction.
+            detail = String.format("%d byte%s at 0x%x%s", unmappedSize, unmappedSize == 1 ? "" : "s",
+                    unmappedAddress, exactFaultRip ? "" : ", in the block");
         }
         unmappedAccess = false;
         return new VcpuExit.Fault(kind, at, vector, memory.readAvailable(at, TrapDecoder.MAX_INSTRUCTION_LENGTH),
@@ -657,7 +661,9 @@ public final class Vcpu implements AutoCloseable {
             // The device has seen the write; the VMM sees it when the engine stops, which
             // uc_emu_stop makes happen at the end of the current block (RIP is not even synced
             // inside an instruction hook, so the block cannot be cut at the OUT). Every flagged
-            // OUT of the block is queued, none is lost.
+            // OUT of the block is queued, none is lost. A store later in the block stops the
+            // engine there instead: from 2.1.4 with RIP at the store, which runs next; before,
+            // with RIP at the block's start, so the OUT runs again (docs/ARCHITECTURE.md).
             exitQueue.add(new VcpuExit.IoOut(port, size, value));
             if (stopInIoHook) {
                 engine.stop();

@@ -24,7 +24,7 @@ class GuestIsolationTest {
             assertEquals(0, faulted.vcpu(), exit.describe());
             VcpuExit.Fault f = faulted.fault();
             assertEquals(FaultKind.PROTECTION, f.kind(), f.detail());
-            assertEquals(String.format("%d byte%s at 0x%x, in the block", size, size == 1 ? "" : "s", address), f.detail());
+            assertEquals(Guests.accessDetail(size, address), f.detail());
             // Nobody got to CPL0: every vCPU that ran is still in user mode.
             for (var v : m.vcpus()) {
                 if (v.rip() != dev.tickvm.cpu.BootLayout.BOOT_STUB) {

@@ -5,6 +5,7 @@ import dev.tickvm.cpu.VcpuState;
 import dev.tickvm.images.GuestImage;
 import dev.tickvm.machine.IoOutHandler;
 import dev.tickvm.machine.Machine;
+import dev.tickvm.unicorn.Unicorn;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -54,6 +55,16 @@ public final class Guests {
     public static Machine.Builder builder(GuestImage image, Capture capture) {
         return capture.wire(Machine.builder().image(image.loadAddress(), image.entry(), image.code())
                 .vcpus(image.defaultVcpus()));
+    }
+
+    /**
+     * The detail of a fault on an unmapped or refused access of {@code size} bytes at
+     * {@code address}, as the loaded Unicorn gives it: before 2.1.4 the fault's RIP is the start
+     * of the block holding the access, and the detail says "in the block".
+     */
+    public static String accessDetail(int size, long address) {
+        return String.format("%d byte%s at 0x%x%s", size, size == 1 ? "" : "s", address,
+                Unicorn.get().version().syncsRipOnEveryStop() ? "" : ", in the block");
     }
 
     /** The only offset of {@code needle} in {@code haystack}; fails if it is absent or ambiguous. */

@@ -39,6 +39,25 @@ class UnicornVersionTest {
     }
 
     @Test
+    void only2Dot1Dot0And2Dot1Dot1MissStoresIntoTranslatedCode() {
+        assertTrue(new UnicornVersion(2, 1, 0).missesStoresIntoTranslatedCode());
+        assertTrue(new UnicornVersion(2, 1, 1).missesStoresIntoTranslatedCode());
+        assertFalse(new UnicornVersion(2, 1, 2).missesStoresIntoTranslatedCode());
+        assertFalse(new UnicornVersion(2, 1, 4).missesStoresIntoTranslatedCode());
+        assertFalse(new UnicornVersion(2, 0, 1).missesStoresIntoTranslatedCode());
+        assertFalse(new UnicornVersion(2, 2, 0).missesStoresIntoTranslatedCode());
+    }
+
+    @Test
+    void ripIsExactOnEveryStopFrom2Dot1Dot4() {
+        assertFalse(new UnicornVersion(2, 0, 1).syncsRipOnEveryStop());
+        assertFalse(new UnicornVersion(2, 1, 1).syncsRipOnEveryStop());
+        assertFalse(new UnicornVersion(2, 1, 3).syncsRipOnEveryStop());
+        assertTrue(new UnicornVersion(2, 1, 4).syncsRipOnEveryStop());
+        assertTrue(new UnicornVersion(2, 2, 0).syncsRipOnEveryStop());
+    }
+
+    @Test
     void loadedLibraryIsAtLeastTheMinimumAndDescribesItself() {
         Unicorn u = Unicorn.get();
         UnicornVersion v = u.version();
