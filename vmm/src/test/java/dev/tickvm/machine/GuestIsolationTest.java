@@ -141,6 +141,25 @@ class GuestIsolationTest {
         }
     }
 
+    /**
+     * There is no IDT to attack either (every exception and INT n reaches the VMM's interrupt
+     * hook, none goes through a gate), and the guest cannot install one: LIDT and LGDT at CPL3
+     * are a #GP, and the IDTR stays empty.
+     */
+    @Test
+    void theGuestCannotLoadAnIdtOrAGdt() {
+        for (String load : new String[] {"0f011c2500003000", "0f01142500003000"}) { // lidt [0x300000]; lgdt [0x300000]
+            VcpuExit.Fault f = refusedAccess(load + "b000e6f4", FaultKind.CPU_EXCEPTION);
+            assertEquals(Guests.LOAD, f.rip());
+            assertEquals(13, f.vector());
+        }
+        try (Machine m = Guests.builder(Guests.hex("f4"), new Guests.Capture()).build()) {
+            m.run();
+            assertEquals(0L, m.vcpus().get(0).saveState().tables().idtr().base());
+            assertEquals(0, m.vcpus().get(0).saveState().tables().idtr().limit());
+        }
+    }
+
     @Test
     void theGuestStillReadsTheGdt() {
         // Read-only, not hidden: SGDT tells a guest where it is anyway. Exits with the low byte
