@@ -82,8 +82,22 @@ public final class NativeBlockHook {
         return FUNCTION;
     }
 
+    /**
+     * Names another library file to load instead of the one in the jar (a hook built by hand, or
+     * none: a file that does not exist makes the native hook unavailable, which tests use).
+     */
+    public static final String LIBRARY_PROPERTY = "tickvm.nativeBlockHook.library";
+
     /** The library as a file: where it is, or a copy in the cache. */
     private static Path locate() throws IOException {
+        String override = System.getProperty(LIBRARY_PROPERTY);
+        if (override != null && !override.isBlank()) {
+            Path path = Path.of(override);
+            if (!Files.isRegularFile(path)) {
+                throw new IOException(LIBRARY_PROPERTY + "=" + override + ": no such file");
+            }
+            return path;
+        }
         URL url = NativeBlockHook.class.getResource(LIBRARY);
         if (url == null) {
             throw new IOException(LIBRARY + " is not beside " + NativeBlockHook.class.getName()
