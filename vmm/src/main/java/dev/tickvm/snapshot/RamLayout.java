@@ -30,6 +30,8 @@ final class RamLayout {
         long totalPages = ram.byteSize() / PAGE;
         long[] overridden = overriddenPages(sortedOverrides);
         MemorySegment scratch = MemorySegment.ofArray(new byte[(int) PAGE]);
+        // Pages the guest never touched are zero without a look (PagePresence); null: look at all.
+        long[] populated = PagePresence.populated(ram);
         int next = 0;
         long page = 0;
         while (page < totalPages) {
@@ -47,7 +49,8 @@ final class RamLayout {
                 page++;
                 continue;
             }
-            long at = firstNonZero(ram, page * PAGE, limit * PAGE);
+            long at = populated == null ? firstNonZero(ram, page * PAGE, limit * PAGE)
+                    : firstNonZeroPopulated(ram, populated, page, limit);
             if (at < 0) {
                 page = limit;
             } else {
@@ -105,6 +108,24 @@ final class RamLayout {
             if (mismatch >= 0) {
                 return at + mismatch;
             }
+        }
+        return -1;
+    }
+
+    /** As {@link #firstNonZero} over pages [from, to), reading only the pages set in {@code populated}. */
+    static long firstNonZeroPopulated(MemorySegment ram, long[] populated, long from, long to) {
+        long page = from;
+        while (page < to) {
+            long start = PagePresence.nextSet(populated, page, to);
+            if (start == to) {
+                return -1;
+            }
+            long end = PagePresence.nextClear(populated, start, to);
+            long at = firstNonZero(ram, start * PAGE, end * PAGE);
+            if (at >= 0) {
+                return at;
+            }
+            page = end;
         }
         return -1;
     }
