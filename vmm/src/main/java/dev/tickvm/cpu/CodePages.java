@@ -41,7 +41,8 @@ final class CodePages {
     /** Where the block hook records pages: a bitmap of RAM pages and a list of new ones. */
     private final BlockState blocks;
     private long[] pages = new long[16];
-    private byte[][] copies = new byte[16][];
+    /** Heap segments over each page's copy, made once rather than on every turn's compare. */
+    private MemorySegment[] copies = new MemorySegment[16];
     private int count;
     private boolean overflowed;
     /** Pages whose chunks were found changed, and translations dropped (for tests). */
@@ -70,7 +71,7 @@ final class CodePages {
             copies = Arrays.copyOf(copies, count * 2);
         }
         pages[count] = page;
-        copies[count] = memory.read(page << PAGE_SHIFT, PAGE);
+        copies[count] = MemorySegment.ofArray(memory.read(page << PAGE_SHIFT, PAGE));
         count++;
     }
 
@@ -89,7 +90,7 @@ final class CodePages {
         for (int i = 0; i < count; i++) {
             long base = pages[i] << PAGE_SHIFT;
             MemorySegment now = ram.asSlice(base, PAGE);
-            MemorySegment copy = MemorySegment.ofArray(copies[i]);
+            MemorySegment copy = copies[i];
             long at = copy.mismatch(now);
             if (at < 0) {
                 continue;
@@ -121,7 +122,7 @@ final class CodePages {
             long from = Math.max(address, base);
             long to = Math.min(address + length, base + PAGE);
             if (from < to) {
-                MemorySegment.copy(memory.segment(), from, MemorySegment.ofArray(copies[i]), from - base, to - from);
+                MemorySegment.copy(memory.segment(), from, copies[i], from - base, to - from);
             }
         }
     }

@@ -332,7 +332,7 @@ public final class Vcpu implements AutoCloseable {
      * cost 1 GiB of RSS: the 20 vCPUs of tsc_scaling_sync at 2 s of guest time reached 21 GB
      * and spent most of their time in the kernel. 64 MiB bounds that at 64 MiB a vCPU.
      */
-    static final int DEFAULT_TRANSLATION_BUFFER_BYTES = 64 << 20;
+    private static final int DEFAULT_TRANSLATION_BUFFER_BYTES = 64 << 20;
     /** Tests may set another size: a smaller buffer fills, and so shows the crash below, sooner. */
     private static final int TRANSLATION_BUFFER_BYTES =
             Integer.getInteger("tickvm.test.translationBufferBytes", DEFAULT_TRANSLATION_BUFFER_BYTES);
@@ -453,8 +453,7 @@ public final class Vcpu implements AutoCloseable {
             // The guest wrote over the patched site (a HLT over an RDTSC, say) and what it wrote
             // faulted: the site is the guest's again, and its new bytes run from here.
             patches.repair(memory, site);
-            engine.invalidateTranslations(at, at + site.original().length);
-            codePages.rewritten(at, site.original().length);
+            dropRewritten(at, site.original().length);
             rip = at;
             return null;
         }
@@ -486,8 +485,7 @@ public final class Vcpu implements AutoCloseable {
             if (mode == TrapMode.PATCH && PatchTable.patchable(trap)) {
                 patches.patch(memory, at, trap);
                 newSites++;
-                engine.invalidateTranslations(at, at + length);
-                codePages.rewritten(at, length);
+                dropRewritten(at, length);
             }
         }
         rip = at + length;
@@ -496,6 +494,15 @@ public final class Vcpu implements AutoCloseable {
             rip = at;
         }
         return exit;
+    }
+
+    /**
+     * The VMM rewrote [at, at + length) for this vCPU (a patch, or a site given back): drops this
+     * engine's translations of it, and lets {@link CodePages} know it is no other vCPU's change.
+     */
+    private void dropRewritten(long at, int length) {
+        engine.invalidateTranslations(at, at + length);
+        codePages.rewritten(at, length);
     }
 
     /** Emulates one time instruction at {@code site}; returns an exit, or null to carry on. */
@@ -603,8 +610,7 @@ public final class Vcpu implements AutoCloseable {
                     // The guest (another vCPU, whose store this engine's translation did not
                     // see) has written over the site since: run what is there now, from the site.
                     patches.repair(memory, patched);
-                    engine.invalidateTranslations(site, site + patched.original().length);
-                    codePages.rewritten(site, patched.original().length);
+                    dropRewritten(site, patched.original().length);
                     restartAt = site;
                     engine.stop();
                     return;

@@ -13,6 +13,13 @@ import org.junit.jupiter.api.Test;
  */
 class CrossModifyingCodeTest {
 
+    /** Runs {@code code} (hex listing) on 2 vCPUs within a budget of a million blocks. */
+    private static VmExit runOnTwoVcpus(String code) {
+        try (Machine m = Guests.builder(Guests.hex(code), new Guests.Capture()).vcpus(2).budget(1_000_000).build()) {
+            return m.run();
+        }
+    }
+
     /**
      * vCPU 0 calls {@code f} (mov eax, 1; ret) until it returns something else, then exits with
      * it; vCPU 1 writes 2 over f's immediate and halts. vCPU 0's first turn translates f; in its
@@ -32,9 +39,7 @@ class CrossModifyingCodeTest {
                 b801000000      ; f: mov eax, 1
                 c3              ; ret
                 """;
-        try (Machine m = Guests.builder(Guests.hex(code), new Guests.Capture()).vcpus(2).budget(1_000_000).build()) {
-            assertEquals(new VmExit.Exited(2), m.run());
-        }
+        assertEquals(new VmExit.Exited(2), runOnTwoVcpus(code));
     }
 
     /**
@@ -54,9 +59,7 @@ class CrossModifyingCodeTest {
                 c605eeffffff07  ; writer: mov byte [rip-18], 7  (loop's immediate at +5)
                 f4              ; hlt
                 """;
-        try (Machine m = Guests.builder(Guests.hex(code), new Guests.Capture()).vcpus(2).budget(1_000_000).build()) {
-            assertEquals(new VmExit.Exited(7), m.run());
-        }
+        assertEquals(new VmExit.Exited(7), runOnTwoVcpus(code));
     }
 
     /**
